@@ -1,0 +1,141 @@
+"""The web application: routing only. Each route reads its input, calls one function, returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from panorama import __version__, bundle
+from panorama.config import Settings
+from panorama.errors import PanoramaError
+from panorama.executor import QueryPool
+from panorama.responses import error_response, http_error_response
+from panorama.service_description import DatasetSummary, service_description_response
+from panorama.sparql import answer_query, read_protocol_request
+from panorama.store import Store
+from panorama.templating import render
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("panorama")
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_pool(request: Request) -> QueryPool:
+    return request.app.state.pool
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+PoolDep = Annotated[QueryPool, Depends(get_pool)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """Build the application.
+
+    Args:
+        settings: the configuration.
+        store: an opened store whose bundle is already in sync (the CLI opens it first, to
+            report problems before serving); without it the app opens the store named in
+            ``settings`` and syncs the bundle at start-up.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_store = store is None
+        active = Store.from_settings(settings) if own_store else store
+        try:
+            if own_store:
+                log.info("bundle: %s", bundle.sync(active, settings.bundle))
+            pool = QueryPool(
+                active.path,
+                base_iri=settings.base_iri,
+                size=settings.query_workers,
+                timeout=settings.query_timeout,
+            )
+            pool.start()
+            app.state.store, app.state.pool, app.state.settings = active, pool, settings
+            try:
+                yield
+            finally:
+                pool.close()
+        finally:
+            if own_store:
+                active.close()
+
+    app = FastAPI(
+        title="Cluster-Panorama NRW",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI would load scripts from a CDN.
+        redoc_url=None,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=False,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["Accept", "Accept-Language", "Content-Type"],
+        expose_headers=["Content-Type", "Link", "Vary"],
+    )
+    app.add_exception_handler(PanoramaError, error_response)
+    app.add_exception_handler(HTTPException, http_error_response)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get("/", name="home", include_in_schema=False)
+    def home(request: Request, store: StoreDep) -> Response:
+        sizes = store.graph_sizes()
+        context = {
+            "triples": sum(sizes.values()),
+            "graphs": len(sizes),
+            "endpoint": str(request.url_for("sparql")),
+        }
+        return render(request, "home.html", context)
+
+    @app.api_route("/sparql", methods=["GET", "POST"], name="sparql")
+    async def sparql(
+        request: Request, store: StoreDep, pool: PoolDep, settings: SettingsDep
+    ) -> Response:
+        """SPARQL 1.1 Protocol query operation; without a query, the service description."""
+        protocol = await read_protocol_request(request, settings.max_query_bytes)
+        if protocol.query is None:
+            return service_description_response(
+                request,
+                DatasetSummary(store.graph_sizes()),
+                timeout=settings.query_timeout,
+                format_param=protocol.format,
+            )
+        return await answer_query(pool, protocol, request.headers.get("accept"))
+
+    @app.get("/health", name="health")
+    def health(pool: PoolDep) -> JSONResponse:
+        """Liveness and query statistics, for operators and monitoring."""
+        return JSONResponse(
+            {
+                "status": "ok" if pool.alive else "degraded",
+                "version": __version__,
+                "query_workers": {"size": pool.size, "alive": pool.alive},
+                "queries": pool.stats.queries,
+                "timeouts": pool.stats.timeouts,
+                "workers_replaced": pool.stats.workers_replaced,
+            }
+        )
+
+    return app

@@ -1,0 +1,275 @@
+"""The ``panorama`` command: serve the graph, load, query and dump the store."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from pydantic import ValidationError
+
+from panorama import __version__, bundle
+from panorama.config import Settings, default_store_dir
+from panorama.errors import PanoramaError
+from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
+from panorama.sparql import check_query
+from panorama.store import QueryRequest, Store
+
+__all__ = ["main"]
+
+
+def _settings(**given: Any) -> Settings:
+    """Settings from the options given (None = not given) over environment and defaults."""
+    try:
+        return Settings(**{name: value for name, value in given.items() if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise click.UsageError(problems) from error
+
+
+def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--store",
+        "store_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"Store directory [default: {default_store_dir()}; env PANORAMA_STORE].",
+    )(command)
+    return command
+
+
+def _fail(error: PanoramaError) -> None:
+    raise click.ClickException(error.message)
+
+
+class _ProgressReader:
+    """A binary reader that advances a progress bar as Oxigraph pulls bytes from it."""
+
+    def __init__(self, raw: IO[bytes], advance: Callable[[int], None]) -> None:
+        self._raw = raw
+        self._advance = advance
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._advance(len(data))
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        count = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        self._advance(count or 0)
+        return count or 0
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="panorama")
+def main() -> None:
+    """Cluster-Panorama: the linked-data knowledge graph of the NRW cluster landscape."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [default: 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default: 8000; 0 picks a free one].")
+@_store_options
+@click.option("--memory", is_flag=True, help="Keep the store in memory; nothing is persisted.")
+@click.option("--query-timeout", type=float, default=None, help="Seconds a query may run [30].")
+@click.option("--query-workers", type=int, default=None, help="Query worker processes [4].")
+@click.option("--base-iri", default=None, help="Namespace of the graph's IRIs.")
+def serve(
+    host: str | None,
+    port: int | None,
+    store_dir: Path | None,
+    memory: bool,
+    query_timeout: float | None,
+    query_workers: int | None,
+    base_iri: str | None,
+) -> None:
+    """Serve the SPARQL endpoint and the graph over HTTP.
+
+    The bundled ontology, data and shapes are loaded first; unchanged files are skipped.
+    """
+    import uvicorn
+
+    from panorama.app import create_app
+
+    if memory and store_dir is not None:
+        raise click.UsageError("Give either --store or --memory, not both.")
+    given: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "store": store_dir,
+        "query_timeout": query_timeout,
+        "query_workers": query_workers,
+        "base_iri": base_iri,
+    }
+    settings = _settings(**given)
+    if memory:
+        settings = settings.model_copy(update={"store": None})
+    listener = _bind(settings.host, settings.port)
+    try:
+        store = Store.from_settings(settings)
+    except PanoramaError as error:
+        listener.close()
+        _fail(error)
+    try:
+        where = "memory" if settings.in_memory else str(settings.store)
+        click.echo(f"Store: {where}", err=True)
+
+        def report(bundled: bundle.BundledFile, status: str) -> None:
+            click.echo(f"  {status:9} {bundled.relative}", err=True)
+
+        click.echo(f"Bundle: {bundle.sync(store, settings.bundle, on_file=report)}", err=True)
+        host_name, bound_port = listener.getsockname()[:2]
+        click.echo(f"Serving http://{host_name}:{bound_port}/ (SPARQL at /sparql)", err=True)
+        config = uvicorn.Config(
+            create_app(settings, store=store),
+            log_level="info",
+            timeout_graceful_shutdown=5,
+        )
+        uvicorn.Server(config).run(sockets=[listener])
+    except PanoramaError as error:
+        _fail(error)
+    finally:
+        store.close()
+        listener.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket before anything else, to report a busy port plainly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"Port {port} on {host} is already in use. Stop the program using it, or "
+                "choose another with --port."
+            ) from error
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {error.strerror}") from error
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--graph", help="Named graph for the triples [default: the default graph].")
+@click.option("--format", "format_hint", help="Format, when the file suffix does not say it.")
+@click.option("--base-iri", default=None, help="Base IRI for relative IRIs in the files.")
+@_store_options
+def load(
+    files: tuple[Path, ...],
+    graph: str | None,
+    format_hint: str | None,
+    base_iri: str | None,
+    store_dir: Path | None,
+) -> None:
+    """Bulk-load large RDF files (N-Triples, N-Quads, Turtle, TriG, RDF/XML, JSON-LD)."""
+    settings = _settings(store=store_dir)
+    for path in files:
+        if not path.is_file():
+            raise click.ClickException(f"Cannot read {path}: no such file.")
+    assert settings.store is not None
+    try:
+        store = Store.open(settings.store, base_iri=settings.base_iri)
+    except PanoramaError as error:
+        _fail(error)
+    try:
+        before, started = len(store), time.perf_counter()
+        for path in files:
+            size = path.stat().st_size
+            with (
+                path.open("rb") as raw,
+                click.progressbar(length=size, label=path.name, file=sys.stderr) as bar,
+            ):
+                try:
+                    store.load(
+                        _ProgressReader(raw, bar.update),  # type: ignore[arg-type]
+                        format_hint or path.suffix,
+                        graph=graph,
+                        base_iri=base_iri,
+                    )
+                except PanoramaError as error:
+                    raise click.ClickException(f"{path}: {error.message}") from error
+        elapsed = time.perf_counter() - started
+        added = len(store) - before
+        click.echo(
+            f"Loaded {added:,} triples in {elapsed:.1f} s ({added / max(elapsed, 1e-9):,.0f} "
+            f"triples/s) into {settings.store}.",
+            err=True,
+        )
+    finally:
+        store.close()
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "format_name", help="Result format: json, xml, csv, tsv, turtle, …")
+@_store_options
+def query(query: str, format_name: str | None, store_dir: Path | None) -> None:
+    """Run a SPARQL query against the store (QUERY, @FILE, or - for standard input).
+
+    Works while a server is running on the same store: it reads a snapshot.
+    """
+    if query == "-":
+        query = sys.stdin.read()
+    elif query.startswith("@"):
+        try:
+            query = Path(query[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise click.ClickException(f"Cannot read {query[1:]}: {error.strerror}") from error
+    settings = _settings(store=store_dir)
+    assert settings.store is not None
+    try:
+        text = check_query(query)
+        store = Store.open_read_only(settings.store, base_iri=settings.base_iri)
+        evaluation = store.evaluate(QueryRequest(query, union_default_graph=not text.has_dataset_clause))
+        offered = GRAPH_FORMATS if evaluation.kind == "graph" else SOLUTION_FORMATS
+        default = "turtle" if evaluation.kind == "graph" else "csv"
+        chosen = negotiate(None, offered, format_name or default, known=SOLUTION_FORMATS + GRAPH_FORMATS)
+        evaluation.serialize(sys.stdout.buffer, chosen.media_type)
+        sys.stdout.buffer.flush()
+    except PanoramaError as error:
+        _fail(error)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--graph", help="Dump only this named graph (needed for Turtle, N-Triples…).")
+@click.option("--format", "format_hint", help="Format, when the file suffix does not say it.")
+@_store_options
+def dump(file: Path, graph: str | None, format_hint: str | None, store_dir: Path | None) -> None:
+    """Write the store to FILE (- for standard output); N-Quads or TriG keep the graphs."""
+    settings = _settings(store=store_dir)
+    assert settings.store is not None
+    if file == Path("-") and not format_hint:
+        raise click.UsageError("Writing to standard output needs --format (e.g. nq).")
+    try:
+        store = Store.open_read_only(settings.store, base_iri=settings.base_iri)
+        if file == Path("-"):
+            store.dump(sys.stdout.buffer, format_hint or "nq", graph)
+            return
+        with file.open("wb") as output:
+            store.dump(output, format_hint or file.suffix, graph)
+        click.echo(f"Wrote {file} ({file.stat().st_size:,} bytes).", err=True)
+    except PanoramaError as error:
+        if file != Path("-"):
+            file.unlink(missing_ok=True)
+        _fail(error)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {file}: {error.strerror}") from error
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()

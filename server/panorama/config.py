@@ -1,0 +1,78 @@
+"""Settings: declared once, validated at start-up, passed to everything that needs them.
+
+Every setting can come from the command line or from an environment variable with the
+prefix ``PANORAMA_`` (``PANORAMA_QUERY_TIMEOUT=10``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_BASE_IRI", "Settings", "bundle_root", "default_store_dir"]
+
+#: The persistent namespace the bundled files are written in.
+DEFAULT_BASE_IRI = "https://w3id.org/cluster-panorama/"
+
+
+def bundle_root() -> Path:
+    """Return the folder holding ``ontology/``, ``data/``, ``shapes/`` and ``queries/``.
+
+    An installed wheel carries them in ``panorama/bundle``; a source checkout (or an
+    editable install) has them at the top of the repository.
+    """
+    packaged = Path(__file__).resolve().parent / "bundle"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2]
+
+
+def default_store_dir() -> Path:
+    """Return the XDG data directory for the store, so every checkout finds the same one."""
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "cluster-panorama" / "store"
+
+
+class Settings(BaseSettings):
+    """What one Cluster-Panorama server is configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="PANORAMA_", frozen=True)
+
+    base_iri: str = Field(
+        DEFAULT_BASE_IRI,
+        description="Namespace of every IRI the project mints; must end with '/' or '#'.",
+    )
+    store: Path | None = Field(
+        default_factory=default_store_dir,
+        description="Directory of the on-disk store; None keeps the store in memory.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    query_timeout: float = Field(30.0, gt=0, description="Seconds a SPARQL query may run.")
+    query_workers: int = Field(
+        4, ge=1, le=64, description="Processes that evaluate SPARQL queries in parallel."
+    )
+    max_query_bytes: int = Field(100_000, ge=1_000, description="Largest SPARQL query accepted.")
+    bundle: Path = Field(default_factory=bundle_root, description="Folder of bundled files.")
+
+    @field_validator("base_iri")
+    @classmethod
+    def _base_iri_is_a_namespace(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or not value.endswith(("/", "#")):
+            raise ValueError(
+                f"base_iri must be an http(s) IRI ending with '/' or '#', got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _bundle_exists(self) -> Settings:
+        if not (self.bundle / "ontology").is_dir():
+            raise ValueError(f"no bundled ontology/ folder under {self.bundle}")
+        return self
+
+    @property
+    def in_memory(self) -> bool:
+        return self.store is None

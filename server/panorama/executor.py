@@ -1,0 +1,356 @@
+"""SPARQL queries run in worker processes, so that a query past its time can really be stopped.
+
+pyoxigraph offers no timeout, and a query cannot be interrupted from Python; a thread that
+runs a pathological query holds a core for ever. Each worker is a process with its own
+read-only view of the store. The server sends it a job over a socket pair and relays what
+comes back: the worker serializes the results with Oxigraph's serializers and sends them in
+frames of up to 64 KiB, so large results stream and nothing is built in memory. A query
+past its deadline gets its worker killed (SIGKILL frees everything at once) and replaced,
+while the other workers keep answering.
+
+The first frame of a result is sent only with its first 64 KiB (or the end), so a query
+that computes for long before its first solution (aggregates, ORDER BY) can still get a
+clean 503; a stream cut later ends the connection without the closing chunk, which HTTP
+clients report as an error instead of a silently shortened result.
+
+Frame: one type byte (H head, D data, E error, Z end), a 4-byte length, the payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import pickle
+import signal
+import socket
+import struct
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
+
+from panorama import errors
+from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
+from panorama.store import QueryRequest
+
+__all__ = ["QueryJob", "QueryPool", "QueryStream"]
+
+log = logging.getLogger("panorama.executor")
+
+_FRAME = struct.Struct("!cI")
+_LENGTH = struct.Struct("!I")
+_CHUNK = 64 * 1024
+HEAD, DATA, ERROR, END = b"H", b"D", b"E", b"Z"
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """What a worker needs: the query, and the client's wishes for the format."""
+
+    request: QueryRequest
+    accept: str | None = None
+    format: str | None = None
+
+
+# Worker side ------------------------------------------------------------------------------
+
+
+def _send_frame(sock: socket.socket, kind: bytes, payload: bytes) -> None:
+    sock.sendall(_FRAME.pack(kind, len(payload)) + payload)
+
+
+def _receive_exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+class _FrameWriter:
+    """The binary file Oxigraph serializes into; it sends the head with the first chunk."""
+
+    def __init__(self, sock: socket.socket, head: dict[str, str]) -> None:
+        self._sock = sock
+        self._head: bytes | None = json.dumps(head).encode()
+        self._buffer = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        if len(self._buffer) >= _CHUNK:
+            self._send()
+        return len(data)
+
+    def flush(self) -> None:
+        """Oxigraph flushes at the end only; sending is driven by the chunk size instead."""
+
+    def _send(self) -> None:
+        message = b""
+        if self._head is not None:
+            message = _FRAME.pack(HEAD, len(self._head)) + self._head
+            self._head = None
+        message += _FRAME.pack(DATA, len(self._buffer)) + bytes(self._buffer)
+        self._sock.sendall(message)
+        self._buffer.clear()
+
+    def finish(self) -> None:
+        if self._buffer or self._head is not None:
+            self._send()
+        _send_frame(self._sock, END, b"")
+
+
+def _error_payload(error: PanoramaError) -> bytes:
+    return json.dumps(
+        {"class": type(error).__name__, "message": error.message, "status": error.status}
+    ).encode()
+
+
+def _worker_main(
+    sock: socket.socket, store_path: str, base_iri: str, generation: Synchronized
+) -> None:
+    """Serve jobs until the server closes its end of the socket."""
+    # Ctrl-C reaches the whole process group; the server decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
+    from panorama.store import Store
+
+    store: Store | None = None
+    seen = -1
+    with sock:
+        while True:
+            header = _receive_exactly(sock, _LENGTH.size)
+            if header is None:
+                return
+            payload = _receive_exactly(sock, _LENGTH.unpack(header)[0])
+            if payload is None:
+                return
+            job: QueryJob = pickle.loads(payload)
+            try:
+                if store is None or generation.value != seen:
+                    seen = generation.value
+                    store = Store.open_read_only(Path(store_path), base_iri=base_iri)
+                evaluation = store.evaluate(job.request)
+                offered = GRAPH_FORMATS if evaluation.kind == "graph" else SOLUTION_FORMATS
+                chosen = negotiate(
+                    job.accept, offered, job.format, known=SOLUTION_FORMATS + GRAPH_FORMATS
+                )
+                writer = _FrameWriter(sock, {"content_type": chosen.content_type})
+                evaluation.serialize(writer, chosen.media_type)  # type: ignore[arg-type]
+                writer.finish()
+            except PanoramaError as error:
+                _send_frame(sock, ERROR, _error_payload(error))
+            except (OSError, ValueError, RuntimeError) as error:
+                _send_frame(
+                    sock,
+                    ERROR,
+                    _error_payload(PanoramaError(f"The query engine failed: {error}")),
+                )
+
+
+# Server side ------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    sock: socket.socket
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        if self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(sock=self.sock)
+
+    def send(self, job: QueryJob) -> None:
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        assert self.writer is not None
+        self.writer.write(_LENGTH.pack(len(payload)) + payload)
+
+    async def read_frame(self) -> tuple[bytes, bytes]:
+        assert self.reader is not None
+        kind, length = _FRAME.unpack(await self.reader.readexactly(_FRAME.size))
+        return kind, await self.reader.readexactly(length)
+
+    def kill(self) -> None:
+        self.process.kill()
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            self.sock.close()
+
+
+def _raise_from_payload(payload: bytes) -> None:
+    details = json.loads(payload)
+    error_class = getattr(errors, details["class"], PanoramaError)
+    if not (isinstance(error_class, type) and issubclass(error_class, PanoramaError)):
+        error_class = PanoramaError
+    raise error_class(details["message"])
+
+
+@dataclass
+class PoolStats:
+    queries: int = 0
+    timeouts: int = 0
+    workers_replaced: int = 0
+    started_at: float = field(default_factory=time.time)
+
+
+class QueryPool:
+    """A fixed number of query worker processes over one store directory."""
+
+    def __init__(self, store_path: Path, *, base_iri: str, size: int, timeout: float) -> None:
+        self.store_path = store_path
+        self.base_iri = base_iri
+        self.size = size
+        self.timeout = timeout
+        self.stats = PoolStats()
+        self._context = multiprocessing.get_context("spawn")
+        self._generation: Synchronized = self._context.Value("Q", 0)  # type: ignore[assignment]
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: set[_Worker] = set()
+
+    def start(self) -> None:
+        for _ in range(self.size):
+            self._idle.put_nowait(self._spawn())
+
+    def refresh(self) -> None:
+        """Make every worker reopen the store before its next query, to see new writes."""
+        with self._generation.get_lock():
+            self._generation.value += 1
+
+    def close(self) -> None:
+        for worker in list(self._workers):
+            worker.kill()
+        self._workers.clear()
+        multiprocessing.active_children()  # reap
+
+    @property
+    def alive(self) -> int:
+        return sum(1 for worker in self._workers if worker.process.is_alive())
+
+    def _spawn(self) -> _Worker:
+        parent_end, child_end = socket.socketpair()
+        process = self._context.Process(
+            target=_worker_main,
+            args=(child_end, str(self.store_path), self.base_iri, self._generation),
+            name="panorama-query-worker",
+            daemon=True,
+        )
+        process.start()
+        child_end.close()
+        worker = _Worker(process, parent_end)
+        self._workers.add(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker (freeing whatever its query held) and put a fresh one in its place.
+
+        Synchronous on purpose: it also runs while a cancelled request unwinds.
+        """
+        worker.kill()
+        self._workers.discard(worker)
+        self.stats.workers_replaced += 1
+        multiprocessing.active_children()  # reap the killed process
+        self._idle.put_nowait(self._spawn())
+
+    def _release(self, worker: _Worker) -> None:
+        self._idle.put_nowait(worker)
+
+    async def run(self, job: QueryJob) -> QueryStream:
+        """Start a query; return once its first chunk (or its error) is there.
+
+        Raises:
+            QueryTimeout: the query ran past the timeout before sending anything.
+            ServiceUnavailable: every worker stayed busy until the timeout.
+            PanoramaError: the query failed (syntax error, 406…), with its status.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        self.stats.queries += 1
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), self.timeout)
+        except TimeoutError:
+            raise ServiceUnavailable(
+                f"All {self.size} query workers stayed busy for {self.timeout:g} s; "
+                "try again shortly.",
+                headers={"Retry-After": "5"},
+            ) from None
+        released = False
+        try:
+            await worker.connect()
+            worker.send(job)
+            async with asyncio.timeout_at(deadline):
+                kind, payload = await worker.read_frame()
+                if kind == ERROR:
+                    self._release(worker)
+                    released = True
+                    _raise_from_payload(payload)
+                head = json.loads(payload)
+                kind, first = await worker.read_frame()
+        except TimeoutError:
+            self.stats.timeouts += 1
+            self._replace(worker)
+            raise QueryTimeout(
+                f"The query was stopped after {self.timeout:g} s, the time limit of this "
+                "endpoint. Narrow it down (LIMIT, more specific patterns) or run it on your own "
+                "copy of the data (see /sparql for the dump)."
+            ) from None
+        except (asyncio.IncompleteReadError, ConnectionError) as error:
+            self._replace(worker)
+            raise PanoramaError("The query worker stopped unexpectedly.") from error
+        except BaseException:
+            if not released:
+                self._replace(worker)
+            raise
+        return QueryStream(self, worker, head["content_type"], kind, first, deadline)
+
+
+class QueryStream:
+    """The body of a query's answer, relayed frame by frame from its worker."""
+
+    def __init__(
+        self,
+        pool: QueryPool,
+        worker: _Worker,
+        content_type: str,
+        first_kind: bytes,
+        first_chunk: bytes,
+        deadline: float,
+    ) -> None:
+        self.content_type = content_type
+        self._pool = pool
+        self._worker = worker
+        self._first = (first_kind, first_chunk)
+        self._deadline = deadline
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        finished = False
+        kind, payload = self._first
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                while True:
+                    if kind == DATA:
+                        yield payload
+                    elif kind == END:
+                        finished = True
+                        return
+                    else:
+                        # Raising (not returning) cuts the connection, so the client cannot
+                        # mistake the part it got for the whole answer.
+                        raise RuntimeError(f"query failed while streaming: {payload[:500]!r}")
+                    kind, payload = await self._worker.read_frame()
+        except TimeoutError:
+            self._pool.stats.timeouts += 1
+            log.warning("query stopped after %.0f s while streaming", self._pool.timeout)
+            raise
+        finally:
+            if finished:
+                self._pool._release(self._worker)
+            else:
+                # Cut short (timeout, error, client gone): the worker may still be writing.
+                self._pool._replace(self._worker)

@@ -1,0 +1,150 @@
+"""The SPARQL 1.1 Protocol at ``/sparql``: read a request, check the query, stream the answer.
+
+Queries only: updates are refused, and so is anything that would make the server open a
+connection (``SERVICE``). Without ``FROM`` or ``default-graph-uri`` a query sees the union
+of all graphs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from panorama.errors import (
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from panorama.executor import QueryJob, QueryPool
+from panorama.query_text import QueryText
+from panorama.store import QueryRequest
+
+__all__ = ["ProtocolRequest", "answer_query", "read_protocol_request"]
+
+_FORM = "application/x-www-form-urlencoded"
+_QUERY = "application/sparql-query"
+_UPDATE = "application/sparql-update"
+_UPDATE_REFUSED = (
+    "This endpoint answers queries only; SPARQL Update is never accepted here. "
+    "Contributions to the graph go through /contributions."
+)
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """The parameters of a SPARQL 1.1 Protocol query operation."""
+
+    query: str | None
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    format: str | None = None
+
+
+def _single(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name, [])
+    if len(values) > 1:
+        raise BadRequest(f"Give the parameter {name!r} once, not {len(values)} times.")
+    return values[0] if values else None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
+    return bytes(body)
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"The request body is not UTF-8 (byte {error.start}).") from error
+
+
+async def read_protocol_request(request: Request, max_query_bytes: int) -> ProtocolRequest:
+    """Read the query and its dataset from a GET or POST request.
+
+    Raises:
+        Forbidden: an update was sent.
+        UnsupportedMediaType: a POST body of a type the protocol does not define for queries.
+        PayloadTooLarge: the query is over ``max_query_bytes``.
+        BadRequest: a parameter given twice, or a body that is not UTF-8.
+    """
+    params = parse_qs(request.url.query, keep_blank_values=True)
+    if request.method == "POST":
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type == _UPDATE:
+            raise Forbidden(_UPDATE_REFUSED)
+        if media_type == _FORM:
+            # Percent-encoding can triple a query's size on the wire.
+            body = _decode(await _read_body(request, 3 * max_query_bytes + 4096))
+            for name, values in parse_qs(body, keep_blank_values=True).items():
+                params.setdefault(name, []).extend(values)
+        elif media_type == _QUERY:
+            params["query"] = [_decode(await _read_body(request, max_query_bytes))]
+        else:
+            raise UnsupportedMediaType(
+                f"A SPARQL query is sent as {_QUERY} or {_FORM}, not as "
+                f"{media_type or 'a body without Content-Type'}."
+            )
+    if "update" in params:
+        raise Forbidden(_UPDATE_REFUSED)
+    query = _single(params, "query")
+    if query is not None and len(query.encode()) > max_query_bytes:
+        raise PayloadTooLarge(
+            f"The query is {len(query.encode())} bytes; this endpoint accepts queries of up "
+            f"to {max_query_bytes} bytes."
+        )
+    return ProtocolRequest(
+        query=query,
+        default_graphs=tuple(params.get("default-graph-uri", [])),
+        named_graphs=tuple(params.get("named-graph-uri", [])),
+        format=_single(params, "format"),
+    )
+
+
+def check_query(query: str) -> QueryText:
+    """Refuse what a public read-only endpoint must not run, before the engine sees it.
+
+    Raises:
+        Forbidden: the text is an update.
+        BadRequest: the query uses ``SERVICE``.
+    """
+    text = QueryText.read(query)
+    if text.is_update:
+        raise Forbidden(_UPDATE_REFUSED)
+    if text.uses_service:
+        raise BadRequest(
+            "SERVICE is not allowed: this endpoint never connects to other endpoints on a "
+            "query's behalf. Run the federated query from your own SPARQL client, or query "
+            "each endpoint separately."
+        )
+    return text
+
+
+async def answer_query(
+    pool: QueryPool, protocol: ProtocolRequest, accept: str | None
+) -> Response:
+    """Run the query on a worker and stream its answer in the negotiated format."""
+    assert protocol.query is not None
+    text = check_query(protocol.query)
+    request = QueryRequest(
+        query=protocol.query,
+        default_graphs=protocol.default_graphs,
+        named_graphs=protocol.named_graphs,
+        union_default_graph=not (text.has_dataset_clause or protocol.default_graphs),
+    )
+    stream = await pool.run(QueryJob(request, accept=accept, format=protocol.format))
+    return StreamingResponse(
+        stream,
+        headers={"Content-Type": stream.content_type, "Vary": "Accept", "Cache-Control": "no-cache"},
+    )

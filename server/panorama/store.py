@@ -1,0 +1,343 @@
+"""The store: the only module that touches Oxigraph.
+
+Its interface is narrow on purpose (evaluate a query, load, replace a graph, dump, list
+graphs), so that a remote SPARQL engine can stand behind it later without the web layer
+noticing. Results leave this module as bytes written by Oxigraph's own serializers.
+
+Every named graph that comes from a file is described in a catalog graph (its source path
+and SHA-256), written in the same transaction as the graph itself; that is how a restart
+knows which files are already loaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Literal
+
+import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    from panorama.config import Settings
+from panorama.errors import BadRequest, PanoramaError, QuerySyntaxError
+
+__all__ = ["CatalogEntry", "Evaluation", "QueryRequest", "Store", "StoreError"]
+
+_SPDX = "http://spdx.org/rdf/terms#"
+_DCTERMS = "http://purl.org/dc/terms/"
+_SYNTAX_POSITION = re.compile(r"^error at (\d+):(\d+): (.*)$", re.DOTALL)
+
+
+class StoreError(PanoramaError):
+    """The store cannot be opened, read or written; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """A SPARQL query and the dataset it runs over (SPARQL 1.1 Protocol, section 2.1.4).
+
+    ``union_default_graph`` makes the default graph the union of all graphs; it is ignored
+    when the query or the protocol names a dataset of its own.
+    """
+
+    query: str
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    union_default_graph: bool = True
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    graph: str
+    source: str
+    sha256: str
+
+
+@dataclass
+class Evaluation:
+    """A query whose solutions are computed lazily, as ``serialize`` writes them."""
+
+    kind: Literal["solutions", "boolean", "graph"]
+    _result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples = field(repr=False)
+
+    def serialize(self, output: IO[bytes], media_type: str) -> None:
+        """Write the results to ``output`` in ``media_type`` (a format Oxigraph has)."""
+        if self.kind == "graph":
+            self._result.serialize(output, ox.RdfFormat.from_media_type(media_type))
+        else:
+            self._result.serialize(output, ox.QueryResultsFormat.from_media_type(media_type))
+
+
+def _syntax_error(error: SyntaxError, text: str, what: str = "SPARQL") -> QuerySyntaxError:
+    """Turn Oxigraph's ``error at 3:22: …`` into a message that shows the place."""
+    message = str(error)
+    match = _SYNTAX_POSITION.match(message)
+    if not match:
+        return QuerySyntaxError(f"{what} syntax error: {message}")
+    line, column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
+    lines = text.splitlines()
+    excerpt = ""
+    if 1 <= line <= len(lines):
+        excerpt = f"\n  {lines[line - 1]}\n  {' ' * max(column - 1, 0)}^"
+    return QuerySyntaxError(
+        f"{what} syntax error at line {line}, column {column}: {detail}{excerpt}"
+    )
+
+
+def _rdf_format(format_hint: str) -> ox.RdfFormat:
+    """Find an RDF format by media type or file extension (``ttl``, ``nq``, ``jsonld``…)."""
+    hint = format_hint.lower().lstrip(".")
+    found = ox.RdfFormat.from_media_type(hint) if "/" in hint else ox.RdfFormat.from_extension(hint)
+    if found is None and hint in {"owl", "xml"}:
+        found = ox.RdfFormat.RDF_XML
+    if found is None:
+        raise BadRequest(
+            f"Unknown RDF format {format_hint!r}: use N-Triples (.nt), N-Quads (.nq), "
+            "Turtle (.ttl), TriG (.trig), RDF/XML (.rdf) or JSON-LD (.jsonld)."
+        )
+    return found
+
+
+def _literal(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+class Store:
+    """An Oxigraph store on disk (or in a throwaway directory kept in RAM)."""
+
+    def __init__(
+        self, oxigraph_store: ox.Store, path: Path, *, base_iri: str, temporary: bool = False
+    ) -> None:
+        self._store = oxigraph_store
+        self.path = path
+        self.base_iri = base_iri
+        self.catalog_graph = f"{base_iri}graph/catalog"
+        self._temporary = temporary
+        #: Grows with every write, so caches of what the store holds know when to forget.
+        self.version = 0
+        self._graph_sizes: tuple[int, dict[str, int]] | None = None
+
+    # Opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, base_iri: str) -> Store:
+        """Open (or create) a store for reading and writing; one process at a time."""
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls(ox.Store(str(path)), path, base_iri=base_iri)
+        except OSError as error:
+            if "lock" in str(error).lower():
+                raise StoreError(
+                    f"The store at {path} is in use by another process (a running "
+                    "`panorama serve`?). Stop that process, choose another --store, or use "
+                    "--memory."
+                ) from error
+            raise StoreError(f"Cannot open the store at {path}: {error}") from error
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """Open the store the settings name: a directory, or a throwaway one in memory."""
+        if settings.store is None:
+            return cls.in_memory(base_iri=settings.base_iri)
+        return cls.open(settings.store, base_iri=settings.base_iri)
+
+    @classmethod
+    def in_memory(cls, *, base_iri: str) -> Store:
+        """Create a throwaway store, in RAM where ``/dev/shm`` exists, removed by ``close``.
+
+        It lives in a directory rather than in the process so that query worker processes
+        can open it too.
+        """
+        shm = Path("/dev/shm")
+        parent = shm if shm.is_dir() else None
+        path = Path(tempfile.mkdtemp(prefix="panorama-store-", dir=parent))
+        return cls(ox.Store(str(path)), path, base_iri=base_iri, temporary=True)
+
+    @classmethod
+    def open_read_only(cls, path: Path, *, base_iri: str) -> Store:
+        """Open a snapshot of a store another process may be writing to.
+
+        The snapshot does not see later writes; open a new one to see them.
+        """
+        if not (path / "CURRENT").is_file():
+            raise StoreError(
+                f"There is no store at {path}. Create one with `panorama load FILE --store "
+                f"{path}` or start `panorama serve --store {path}`."
+            )
+        for attempt in range(5):
+            try:
+                return cls(ox.Store.read_only(str(path)), path, base_iri=base_iri)
+            except (OSError, RuntimeError) as error:
+                # The writer may be swapping files while we read its manifest: try again.
+                if attempt == 4:
+                    raise StoreError(f"Cannot read the store at {path}: {error}") from error
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Release the store; a throwaway store's directory is deleted."""
+        self._store = None  # type: ignore[assignment]
+        if self._temporary:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    # Reading -----------------------------------------------------------------------------
+
+    def evaluate(self, request: QueryRequest) -> Evaluation:
+        """Parse a query and start its evaluation; solutions come as they are serialized.
+
+        Raises:
+            QuerySyntaxError: the query does not parse; the message gives line and column.
+        """
+        options: dict[str, object] = {}
+        if request.default_graphs:
+            options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+        elif request.union_default_graph:
+            options["use_default_graph_as_union"] = True
+        if request.named_graphs:
+            options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+        try:
+            result = self._store.query(request.query, **options)
+        except SyntaxError as error:
+            raise _syntax_error(error, request.query) from error
+        except ValueError as error:  # e.g. an invalid IRI in default-graph-uri
+            raise BadRequest(str(error)) from error
+        if isinstance(result, ox.QuerySolutions):
+            return Evaluation("solutions", result)
+        if isinstance(result, ox.QueryBoolean):
+            return Evaluation("boolean", result)
+        return Evaluation("graph", result)
+
+    def named_graphs(self) -> list[str]:
+        return sorted(graph.value for graph in self._store.named_graphs())
+
+    def graph_sizes(self) -> dict[str, int]:
+        """Count the triples of every named graph (counted once per version of the store)."""
+        if self._graph_sizes is None or self._graph_sizes[0] != self.version:
+            solutions = self._store.query(
+                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+            )
+            sizes = {row["g"].value: int(row["n"].value) for row in solutions}
+            self._graph_sizes = (self.version, sizes)
+        return dict(self._graph_sizes[1])
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def catalog(self) -> dict[str, CatalogEntry]:
+        """The graphs loaded from files, by graph IRI."""
+        solutions = self._store.query(
+            f"""SELECT ?g ?source ?sha WHERE {{ GRAPH <{self.catalog_graph}> {{
+                  ?g <{_DCTERMS}source> ?source ;
+                     <{_SPDX}checksum>/<{_SPDX}checksumValue> ?sha }} }}"""
+        )
+        return {
+            row["g"].value: CatalogEntry(row["g"].value, row["source"].value, row["sha"].value)
+            for row in solutions
+        }
+
+    def dump(self, output: IO[bytes], format_hint: str, graph: str | None = None) -> None:
+        """Write the whole dataset (or one graph) to ``output``.
+
+        Raises:
+            StoreError: a format without graphs (Turtle…) was asked for the whole dataset.
+        """
+        rdf_format = _rdf_format(format_hint)
+        if graph is None and not rdf_format.supports_datasets:
+            raise StoreError(
+                f"{rdf_format.name} holds a single graph: dump to N-Quads (.nq) or TriG "
+                "(.trig), or name one graph with --graph."
+            )
+        from_graph = ox.NamedNode(graph) if graph else None
+        self._store.dump(output, rdf_format, from_graph=from_graph)
+
+    # Writing -----------------------------------------------------------------------------
+
+    def replace_graph(
+        self,
+        graph: str,
+        data: bytes,
+        format_hint: str,
+        *,
+        source: str,
+        sha256: str,
+    ) -> int:
+        """Make ``data`` the whole content of ``graph``, in one transaction.
+
+        The data is parsed strictly with the graph IRI as its base, so ``<>`` in a file
+        denotes the file's own graph. Its catalog entry is written in the same transaction.
+
+        Returns:
+            the number of triples now in the graph.
+
+        Raises:
+            QuerySyntaxError: the data does not parse (message with line and column).
+            StoreError: the data holds named graphs of its own.
+        """
+        rdf_format = _rdf_format(format_hint)
+        try:
+            quads = list(ox.parse(data, rdf_format, base_iri=graph))
+        except SyntaxError as error:
+            raise _syntax_error(error, data.decode("utf-8", "replace"), rdf_format.name) from error
+        if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
+            raise StoreError(f"{source} holds named graphs; a bundled file holds one graph.")
+        triples = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        self._store.update(
+            f"""DROP SILENT GRAPH <{graph}> ;
+            DELETE WHERE {{ GRAPH <{self.catalog_graph}> {{
+                <{graph}> <{_SPDX}checksum> ?c . ?c ?p ?o . <{graph}> ?q ?v }} }} ;
+            INSERT DATA {{
+              GRAPH <{graph}> {{ {triples.decode()} }}
+              GRAPH <{self.catalog_graph}> {{
+                <{graph}> <{_DCTERMS}source> {_literal(source)} ;
+                  <{_DCTERMS}modified> "{now}"^^<http://www.w3.org/2001/XMLSchema#dateTime> ;
+                  <{_SPDX}checksum> [ a <{_SPDX}Checksum> ;
+                    <{_SPDX}algorithm> <{_SPDX}checksumAlgorithm_sha256> ;
+                    <{_SPDX}checksumValue> {_literal(sha256)} ] }} }}"""
+        )
+        self._changed()
+        return len(quads)
+
+    def drop_graph(self, graph: str) -> None:
+        """Remove a graph and its catalog entry, in one transaction."""
+        self._store.update(
+            f"""DROP SILENT GRAPH <{graph}> ;
+            DELETE WHERE {{ GRAPH <{self.catalog_graph}> {{
+                <{graph}> <{_SPDX}checksum> ?c . ?c ?p ?o . <{graph}> ?q ?v }} }}"""
+        )
+        self._changed()
+
+    def load(
+        self,
+        source: IO[bytes],
+        format_hint: str,
+        *,
+        graph: str | None = None,
+        base_iri: str | None = None,
+    ) -> None:
+        """Bulk-load a large file without holding it in memory (not transactional).
+
+        Triples go to ``graph`` (or the default graph); quads keep their own graph.
+
+        Raises:
+            QuerySyntaxError: the file does not parse (message with line and column).
+        """
+        rdf_format = _rdf_format(format_hint)
+        to_graph = ox.NamedNode(graph) if graph else None
+        try:
+            self._store.bulk_load(source, rdf_format, base_iri=base_iri, to_graph=to_graph)
+        except SyntaxError as error:
+            raise QuerySyntaxError(f"{rdf_format.name} syntax error: {error}") from error
+        finally:
+            self._changed()
+
+    def _changed(self) -> None:
+        # Flushed so that read-only snapshots opened from now on see the write.
+        self._store.flush()
+        self.version += 1
