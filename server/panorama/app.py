@@ -120,7 +120,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 request,
                 DatasetSummary(store.graph_sizes()),
                 timeout=settings.query_timeout,
-                format_param=protocol.format,
+                format_param=protocol.formats,
             )
         return await answer_query(pool, protocol, request.headers.get("accept"))
 

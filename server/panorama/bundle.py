@@ -1,4 +1,4 @@
-"""The bundled knowledge files (``ontology/``, ``data/``, ``shapes/``) and keeping the store in step.
+"""The bundled files (``ontology/``, ``data/``, ``shapes/``), and keeping the store in step.
 
 Each file becomes one named graph, ``{base_iri}graph/{folder}/{path without suffix}``. At
 start-up a file whose content is unchanged is skipped, a changed one replaces its graph in

@@ -233,10 +233,14 @@ def query(query: str, format_name: str | None, store_dir: Path | None) -> None:
     try:
         text = check_query(query)
         store = Store.open_read_only(settings.store, base_iri=settings.base_iri)
-        evaluation = store.evaluate(QueryRequest(query, union_default_graph=not text.has_dataset_clause))
+        evaluation = store.evaluate(
+            QueryRequest(query, union_default_graph=not text.has_dataset_clause)
+        )
         offered = GRAPH_FORMATS if evaluation.kind == "graph" else SOLUTION_FORMATS
         default = "turtle" if evaluation.kind == "graph" else "csv"
-        chosen = negotiate(None, offered, format_name or default, known=SOLUTION_FORMATS + GRAPH_FORMATS)
+        chosen = negotiate(
+            None, offered, format_name or default, known=SOLUTION_FORMATS + GRAPH_FORMATS
+        )
         evaluation.serialize(sys.stdout.buffer, chosen.media_type)
         sys.stdout.buffer.flush()
     except PanoramaError as error:

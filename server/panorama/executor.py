@@ -26,6 +26,7 @@ import pickle
 import signal
 import socket
 import struct
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class QueryJob:
 
     request: QueryRequest
     accept: str | None = None
-    format: str | None = None
+    format: tuple[str, ...] = ()
 
 
 # Worker side ------------------------------------------------------------------------------
@@ -178,6 +179,8 @@ class _Worker:
 
     def kill(self) -> None:
         self.process.kill()
+        # Reap it once it is gone, without making anyone wait for that.
+        threading.Thread(target=self.process.join, daemon=True).start()
         if self.writer is not None:
             self.writer.close()
         else:
@@ -227,7 +230,6 @@ class QueryPool:
         for worker in list(self._workers):
             worker.kill()
         self._workers.clear()
-        multiprocessing.active_children()  # reap
 
     @property
     def alive(self) -> int:
@@ -255,7 +257,6 @@ class QueryPool:
         worker.kill()
         self._workers.discard(worker)
         self.stats.workers_replaced += 1
-        multiprocessing.active_children()  # reap the killed process
         self._idle.put_nowait(self._spawn())
 
     def _release(self, worker: _Worker) -> None:

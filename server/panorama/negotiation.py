@@ -53,8 +53,12 @@ class Format:
 
 # Order matters: on a tie (or `*/*`) the first format offered wins.
 SOLUTION_FORMATS: tuple[Format, ...] = (
-    Format(("json", "srj"), "application/sparql-results+json", ("application/json",),
-           "SPARQL_Results_JSON"),
+    Format(
+        ("json", "srj"),
+        "application/sparql-results+json",
+        ("application/json",),
+        "SPARQL_Results_JSON",
+    ),
     Format(("xml", "srx"), "application/sparql-results+xml", (), "SPARQL_Results_XML"),
     Format(("csv",), "text/csv", (), "SPARQL_Results_CSV"),
     Format(("tsv",), "text/tab-separated-values", (), "SPARQL_Results_TSV"),
@@ -62,12 +66,11 @@ SOLUTION_FORMATS: tuple[Format, ...] = (
 
 GRAPH_FORMATS: tuple[Format, ...] = (
     Format(("turtle", "ttl"), "text/turtle", ("application/x-turtle",), "Turtle"),
-    Format(("ntriples", "nt", "n-triples"), "application/n-triples", ("text/plain",),
-           "N-Triples"),
-    Format(("jsonld", "json-ld", "json"), "application/ld+json", ("application/json",),
-           "JSON-LD"),
-    Format(("rdfxml", "rdf", "xml", "rdf+xml"), "application/rdf+xml", ("application/xml",),
-           "RDF_XML"),
+    Format(("ntriples", "nt", "n-triples"), "application/n-triples", ("text/plain",), "N-Triples"),
+    Format(("jsonld", "json-ld", "json"), "application/ld+json", ("application/json",), "JSON-LD"),
+    Format(
+        ("rdfxml", "rdf", "xml", "rdf+xml"), "application/rdf+xml", ("application/xml",), "RDF_XML"
+    ),
     Format(("trig",), "application/trig", (), "TriG"),
     Format(("nquads", "nq", "n-quads"), "application/n-quads", (), "N-Quads"),
     Format(("n3",), "text/n3", (), "N3"),
@@ -114,7 +117,7 @@ def _by_name(name: str, offered: Sequence[Format]) -> Format | None:
 def negotiate(
     accept: str | None,
     offered: Sequence[Format],
-    format_param: str | None = None,
+    format_param: str | Sequence[str] | None = None,
     *,
     known: Sequence[Format] = (),
 ) -> Format:
@@ -123,22 +126,30 @@ def negotiate(
     Args:
         accept: the request's ``Accept`` header.
         offered: the formats this answer can take, the default first.
-        format_param: a ``format`` parameter; it beats the header.
-        known: further formats the server has, so that a ``format`` valid elsewhere gets
-            406 (cannot be had here) rather than 400 (no such format).
+        format_param: ``format`` parameter values; they beat the header. The first value
+            that names an offered format wins: some clients (SPARQLWrapper) send both a short
+            name and a list of media types.
+        known: the formats of the other kind of answer. A ``format`` naming one of them gets
+            406 (cannot be had here) rather than 400 (no such format). An ``Accept`` header
+            naming only such formats gets the default of this kind instead: clients send one
+            header for every query (rdflib's SPARQLStore asks for SPARQL JSON results even
+            for CONSTRUCT), and they read the answer by its Content-Type.
 
     Raises:
         BadRequest: ``format_param`` names no format at all.
         NotAcceptable: nothing offered matches.
     """
     names = ", ".join(fmt.name for fmt in offered)
-    if format_param:
-        chosen = _by_name(format_param, offered)
-        if chosen is not None:
-            return chosen
-        if _by_name(format_param, known) is None:
-            raise BadRequest(f"Unknown format {format_param!r}; this answer can be had as {names}.")
-        raise NotAcceptable(f"This answer cannot be given as {format_param!r}; use one of {names}.")
+    values = [format_param] if isinstance(format_param, str) else list(format_param or ())
+    wanted = [name for value in values for name in value.split(",") if name.strip()]
+    if wanted:
+        for name in wanted:
+            chosen = _by_name(name, offered)
+            if chosen is not None:
+                return chosen
+        if not any(_by_name(name, known) for name in wanted):
+            raise BadRequest(f"Unknown format {values[0]!r}; this answer can be had as {names}.")
+        raise NotAcceptable(f"This answer cannot be given as {values[0]!r}; use one of {names}.")
     ranges = parse_accept(accept)
     refused = {media_range for media_range, quality in ranges if quality == 0.0}
     for media_range, quality in ranges:
@@ -147,6 +158,8 @@ def negotiate(
         for fmt in offered:
             if fmt.matches(media_range) and fmt.media_type not in refused:
                 return fmt
+    if any(fmt.matches(media_range) for media_range, q in ranges if q > 0 for fmt in known):
+        return offered[0]
     raise NotAcceptable(
         f"None of the media types in 'Accept: {accept}' can be served here; "
         f"this answer is available as {', '.join(fmt.media_type for fmt in offered)}."

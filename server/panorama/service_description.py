@@ -90,16 +90,21 @@ def describe_service(endpoint: str, dataset: DatasetSummary, *, timeout: float) 
 
 
 def service_description_response(
-    request: Request, dataset: DatasetSummary, *, timeout: float, format_param: str | None
+    request: Request,
+    dataset: DatasetSummary,
+    *,
+    timeout: float,
+    format_param: tuple[str, ...],
 ) -> Response:
     """Answer ``GET /sparql`` without a query: HTML for browsers, RDF for everyone else."""
     endpoint = str(request.url_for("sparql"))
     rdf_formats = [fmt for fmt in GRAPH_FORMATS if fmt.media_type in _DESCRIPTION_FORMATS]
     offered: list[Format] = [rdf_formats[0], HTML, *rdf_formats[1:]]
-    chosen = negotiate(
-        request.headers.get("accept"), offered, format_param, known=SOLUTION_FORMATS
-    )
-    headers = {"Vary": "Accept", "Link": f'<{endpoint}?format=turtle>; rel="alternate"; type="text/turtle"'}
+    chosen = negotiate(request.headers.get("accept"), offered, format_param, known=SOLUTION_FORMATS)
+    headers = {
+        "Vary": "Accept",
+        "Link": f'<{endpoint}?format=turtle>; rel="alternate"; type="text/turtle"',
+    }
     if chosen is HTML:
         return render(
             request,

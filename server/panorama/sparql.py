@@ -41,7 +41,7 @@ class ProtocolRequest:
     query: str | None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    format: str | None = None
+    formats: tuple[str, ...] = ()
 
 
 def _single(params: dict[str, list[str]], name: str) -> str | None:
@@ -108,7 +108,7 @@ async def read_protocol_request(request: Request, max_query_bytes: int) -> Proto
         query=query,
         default_graphs=tuple(params.get("default-graph-uri", [])),
         named_graphs=tuple(params.get("named-graph-uri", [])),
-        format=_single(params, "format"),
+        formats=tuple(params.get("format", [])),
     )
 
 
@@ -131,9 +131,7 @@ def check_query(query: str) -> QueryText:
     return text
 
 
-async def answer_query(
-    pool: QueryPool, protocol: ProtocolRequest, accept: str | None
-) -> Response:
+async def answer_query(pool: QueryPool, protocol: ProtocolRequest, accept: str | None) -> Response:
     """Run the query on a worker and stream its answer in the negotiated format."""
     assert protocol.query is not None
     text = check_query(protocol.query)
@@ -143,8 +141,12 @@ async def answer_query(
         named_graphs=protocol.named_graphs,
         union_default_graph=not (text.has_dataset_clause or protocol.default_graphs),
     )
-    stream = await pool.run(QueryJob(request, accept=accept, format=protocol.format))
+    stream = await pool.run(QueryJob(request, accept=accept, format=protocol.formats))
     return StreamingResponse(
         stream,
-        headers={"Content-Type": stream.content_type, "Vary": "Accept", "Cache-Control": "no-cache"},
+        headers={
+            "Content-Type": stream.content_type,
+            "Vary": "Accept",
+            "Cache-Control": "no-cache",
+        },
     )

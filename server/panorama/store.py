@@ -80,6 +80,10 @@ def _syntax_error(error: SyntaxError, text: str, what: str = "SPARQL") -> QueryS
     if not match:
         return QuerySyntaxError(f"{what} syntax error: {message}")
     line, column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
+    if "Prefix not found" in detail:
+        detail = "undeclared prefix; declare it with PREFIX (or use the full <IRI>)"
+    elif len(detail) > 300:
+        detail = detail[:300] + " …"
     lines = text.splitlines()
     excerpt = ""
     if 1 <= line <= len(lines):

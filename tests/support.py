@@ -1,0 +1,77 @@
+"""Shared test helpers: a small example bundle and a real uvicorn server in a thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from panorama.app import create_app
+from panorama.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+# A small graph whose every answer the tests can work out by hand.
+EXAMPLE_TTL = """\
+@prefix ex: <https://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:its-owl a ex:Cluster ; rdfs:label "it's OWL"@de ; ex:field ex:production .
+ex:clib a ex:Cluster ; rdfs:label "CLIB"@de ; ex:field ex:medicine, ex:production .
+ex:production rdfs:label "Innovative Werkstoffe und intelligente Produktion"@de .
+"""
+EXTRA_TTL = """\
+@prefix ex: <https://example.org/> .
+ex:ki-nrw a ex:Cluster ; ex:field ex:key-technologies .
+"""
+
+
+def write_bundle(root: Path, files: dict[str, str]) -> Path:
+    """Write a bundle folder (ontology/, data/, shapes/) holding ``files``."""
+    for folder in ("ontology", "data", "shapes"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+class LiveServer:
+    """A uvicorn server in a thread on 127.0.0.1 with a port the OS picked."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+    @property
+    def sparql(self) -> str:
+        return f"{self.url}/sparql"
+
+    @property
+    def app(self):  # the running FastAPI application
+        return self._server.config.loaded_app
+
+
+GRAPH = "https://w3id.org/cluster-panorama/graph/"
+EXAMPLE_GRAPH = GRAPH + "data/example"
+EXTRA_GRAPH = GRAPH + "data/extra"

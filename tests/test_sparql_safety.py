@@ -1,0 +1,240 @@
+"""What keeps a public endpoint safe: no outbound connections, timeouts that really stop work,
+results that stream."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from panorama.store import QueryRequest, Store
+
+from support import write_bundle
+
+
+class Listener:
+    """A TCP listener on loopback that records every connection made to it."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/sparql"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()
+
+
+@pytest.fixture
+def listener():
+    listener = Listener()
+    yield listener
+    listener.close()
+
+
+def test_the_listener_sees_the_engine_connect_when_nothing_refuses(listener: Listener) -> None:
+    # The control experiment: pyoxigraph itself does call a SERVICE IRI.
+    store = Store.in_memory(base_iri="https://example.org/")
+    try:
+        evaluation = store.evaluate(
+            QueryRequest(f"SELECT * WHERE {{ SERVICE SILENT <{listener.url}> {{ ?s ?p ?o }} }}")
+        )
+        with open(os.devnull, "wb") as sink:
+            evaluation.serialize(sink, "application/sparql-results+json")
+    finally:
+        store.close()
+    deadline = time.monotonic() + 5
+    while listener.connections == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listener.connections >= 1
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param("SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}", id="service"),
+        pytest.param("select * where {{ service silent <{url}> {{ ?s ?p ?o }} }}", id="silent"),
+        pytest.param("SELECT * WHERE {{ \\u0053ERVICE <{url}> {{ ?s ?p ?o }} }}", id="escaped"),
+        pytest.param(
+            "SELECT * WHERE {{ BIND(<{url}> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}", id="variable"
+        ),
+        pytest.param(
+            "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ "
+            "{{ SELECT * {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} }}",
+            id="subquery",
+        ),
+    ],
+)
+def test_service_is_refused_before_evaluation(
+    example_server, listener: Listener, template: str
+) -> None:
+    query = template.format(url=listener.url)
+    for send in (
+        lambda: httpx.get(example_server.sparql, params={"query": query}),
+        lambda: httpx.post(example_server.sparql, data={"query": query}),
+    ):
+        response = send()
+        assert response.status_code == 400
+        assert "SERVICE is not allowed" in response.text
+    time.sleep(0.5)
+    assert listener.connections == 0
+
+
+def test_words_that_only_look_like_service_are_fine(example_server) -> None:
+    query = (
+        'PREFIX ex: <https://example.org/> SELECT ?service WHERE { ?service ex:SERVICE "SERVICE" }'
+        " # SERVICE <http://example.org/>"
+    )
+    assert httpx.get(example_server.sparql, params={"query": query}).status_code == 200
+
+
+# Timeouts -----------------------------------------------------------------------------------
+
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+LIGHT = "ASK { <https://example.org/s0> ?p ?o }"
+
+
+@pytest.fixture
+def big_bundle(tmp_path: Path) -> Path:
+    lines = ["@prefix ex: <https://example.org/> ."]
+    lines += [f"ex:s{i} ex:p{i % 7} ex:o{i % 13} ." for i in range(3000)]
+    return write_bundle(tmp_path / "bundle", {"data/many.ttl": "\n".join(lines)})
+
+
+def worker_processes() -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "multiprocessing" in " ".join(p.cmdline())
+    ]
+
+
+def test_a_query_past_the_timeout_is_stopped_while_others_are_answered(
+    make_server, big_bundle: Path
+) -> None:
+    server = make_server(big_bundle, query_timeout=2, query_workers=2)
+    outcome: dict[str, object] = {}
+
+    def run_heavy() -> None:
+        started = time.monotonic()
+        response = httpx.get(server.sparql, params={"query": HEAVY}, timeout=60)
+        outcome.update(
+            status=response.status_code, text=response.text, seconds=time.monotonic() - started
+        )
+
+    heavy = threading.Thread(target=run_heavy)
+    heavy.start()
+    light_latencies = []
+    with httpx.Client(timeout=10) as client:
+        while heavy.is_alive():
+            started = time.monotonic()
+            response = client.get(server.sparql, params={"query": LIGHT})
+            light_latencies.append(time.monotonic() - started)
+            assert response.status_code == 200
+            assert response.json()["boolean"] is True
+            time.sleep(0.05)
+    heavy.join()
+    assert outcome["status"] == 503
+    assert "stopped after 2 s" in str(outcome["text"])
+    assert 2 <= float(outcome["seconds"]) < 5  # type: ignore[arg-type]
+    assert len(light_latencies) >= 10
+    assert max(light_latencies) < 0.5
+
+    # The killed worker's work is gone: no query process keeps burning a core.
+    time.sleep(0.5)
+    workers = worker_processes()
+    for process in workers:
+        process.cpu_percent(None)
+    time.sleep(1.0)
+    assert all(process.cpu_percent(None) < 30 for process in workers)
+    health = httpx.get(f"{server.url}/health").json()
+    assert health["timeouts"] == 1
+    assert health["workers_replaced"] == 1
+    assert health["query_workers"]["alive"] == 2
+
+
+def test_a_stream_past_the_timeout_is_cut_so_the_client_sees_an_error(
+    make_server, big_bundle: Path
+) -> None:
+    server = make_server(big_bundle, query_timeout=2, query_workers=2)
+    endless = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    received = 0
+    started = time.monotonic()
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream(
+            "GET", server.sparql, params={"query": endless, "format": "csv"}, timeout=30
+        ) as response,
+    ):
+        assert response.status_code == 200
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+    assert received > 0
+    assert time.monotonic() - started < 6
+    # The server is still fine afterwards.
+    assert httpx.get(server.sparql, params={"query": LIGHT}).json()["boolean"] is True
+
+
+# Streaming ----------------------------------------------------------------------------------
+
+MILLION = (
+    "SELECT ?i WHERE { "
+    + "VALUES ?a { "
+    + " ".join(str(i) for i in range(1000))
+    + " } "
+    + "VALUES ?b { "
+    + " ".join(str(i) for i in range(1000))
+    + " } "
+    + "BIND(?a * 1000 + ?b AS ?i) }"
+)
+
+
+def test_a_million_rows_stream_from_the_first_byte(example_server) -> None:
+    started = time.monotonic()
+    first_byte = None
+    lines = chunks = 0
+    tail = b""
+    with httpx.stream(
+        "GET",
+        example_server.sparql,
+        params={"query": MILLION},
+        headers={"Accept": "text/csv"},
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200
+        for chunk in response.iter_raw():
+            if first_byte is None:
+                first_byte = time.monotonic() - started
+            lines += chunk.count(b"\n")
+            chunks += 1
+            tail = (tail + chunk)[-64:]
+            if chunks == 1:
+                assert chunk.startswith(b"i\r\n")
+    total = time.monotonic() - started
+    assert first_byte is not None
+    # The first bytes leave long before the last row is computed.
+    assert first_byte < total / 4, (first_byte, total)
+    print(f"1,000,000 rows: first byte {first_byte * 1000:.0f} ms, all in {total:.2f} s")
+    assert chunks > 50
+    assert lines == 1_000_001
+    assert tail.endswith(b"\r\n")
