@@ -133,7 +133,11 @@ def serve(
             log_level="info",
             timeout_graceful_shutdown=5,
         )
-        uvicorn.Server(config).run(sockets=[listener])
+        try:
+            uvicorn.Server(config).run(sockets=[listener])
+        except KeyboardInterrupt:
+            # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught.
+            click.echo("Stopped.", err=True)
     except PanoramaError as error:
         _fail(error)
     finally:
