@@ -30,15 +30,17 @@ __all__ = ["create_app"]
 log = logging.getLogger("panorama")
 
 
-def get_store(request: Request) -> Store:
+# Dependencies are coroutines: FastAPI would run plain functions in its thread pool, a
+# hop that costs more than these lookups.
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_pool(request: Request) -> QueryPool:
+async def get_pool(request: Request) -> QueryPool:
     return request.app.state.pool
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -76,9 +76,10 @@ def _receive_exactly(sock: socket.socket, size: int) -> bytes | None:
 class _FrameWriter:
     """The binary file Oxigraph serializes into; it sends the head with the first chunk."""
 
-    def __init__(self, sock: socket.socket, head: dict[str, str]) -> None:
+    def __init__(self, sock: socket.socket, content_type: str) -> None:
         self._sock = sock
-        self._head: bytes | None = json.dumps(head).encode()
+        self._content_type = content_type
+        self._head_sent = False
         self._buffer = bytearray()
 
     def write(self, data: bytes) -> int:
@@ -90,19 +91,22 @@ class _FrameWriter:
     def flush(self) -> None:
         """Oxigraph flushes at the end only; sending is driven by the chunk size instead."""
 
-    def _send(self) -> None:
+    def _send(self, *, last: bool = False) -> None:
         message = b""
-        if self._head is not None:
-            message = _FRAME.pack(HEAD, len(self._head)) + self._head
-            self._head = None
+        if not self._head_sent:
+            # "complete": the whole answer follows in this one message.
+            head = json.dumps({"content_type": self._content_type, "complete": last}).encode()
+            message = _FRAME.pack(HEAD, len(head)) + head
+            self._head_sent = True
         message += _FRAME.pack(DATA, len(self._buffer)) + bytes(self._buffer)
+        if last:
+            message += _FRAME.pack(END, 0)
         self._sock.sendall(message)
         self._buffer.clear()
 
     def finish(self) -> None:
-        if self._buffer or self._head is not None:
-            self._send()
-        _send_frame(self._sock, END, b"")
+        """Send what is left and the end mark in one write, so a small answer costs one."""
+        self._send(last=True)
 
 
 def _error_payload(error: PanoramaError) -> bytes:
@@ -140,7 +144,7 @@ def _worker_main(
                 chosen = negotiate(
                     job.accept, offered, job.format, known=SOLUTION_FORMATS + GRAPH_FORMATS
                 )
-                writer = _FrameWriter(sock, {"content_type": chosen.content_type})
+                writer = _FrameWriter(sock, chosen.content_type)
                 evaluation.serialize(writer, chosen.media_type)  # type: ignore[arg-type]
                 writer.finish()
             except PanoramaError as error:
@@ -293,6 +297,11 @@ class QueryPool:
                     _raise_from_payload(payload)
                 head = json.loads(payload)
                 kind, first = await worker.read_frame()
+                if head["complete"]:
+                    await worker.read_frame()  # the end mark, already here
+                    self._release(worker)
+                    released = True
+                    return QueryStream(self, None, head["content_type"], first, deadline)
         except TimeoutError:
             self.stats.timeouts += 1
             self._replace(worker)
@@ -308,30 +317,38 @@ class QueryPool:
             if not released:
                 self._replace(worker)
             raise
-        return QueryStream(self, worker, head["content_type"], kind, first, deadline)
+        return QueryStream(self, worker, head["content_type"], first, deadline)
 
 
 class QueryStream:
-    """The body of a query's answer, relayed frame by frame from its worker."""
+    """The body of a query's answer, relayed frame by frame from its worker.
+
+    ``body`` holds the whole answer when it came in one piece (most answers do): it can be
+    sent with a Content-Length, without streaming.
+    """
 
     def __init__(
         self,
         pool: QueryPool,
-        worker: _Worker,
+        worker: _Worker | None,
         content_type: str,
-        first_kind: bytes,
         first_chunk: bytes,
         deadline: float,
     ) -> None:
         self.content_type = content_type
+        self.body = first_chunk if worker is None else None
         self._pool = pool
         self._worker = worker
-        self._first = (first_kind, first_chunk)
+        self._first = first_chunk
         self._deadline = deadline
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        worker = self._worker
+        if worker is None:
+            yield self._first
+            return
         finished = False
-        kind, payload = self._first
+        kind, payload = DATA, self._first
         try:
             async with asyncio.timeout_at(self._deadline):
                 while True:
@@ -344,14 +361,14 @@ class QueryStream:
                         # Raising (not returning) cuts the connection, so the client cannot
                         # mistake the part it got for the whole answer.
                         raise RuntimeError(f"query failed while streaming: {payload[:500]!r}")
-                    kind, payload = await self._worker.read_frame()
+                    kind, payload = await worker.read_frame()
         except TimeoutError:
             self._pool.stats.timeouts += 1
             log.warning("query stopped after %.0f s while streaming", self._pool.timeout)
             raise
         finally:
             if finished:
-                self._pool._release(self._worker)
+                self._pool._release(worker)
             else:
                 # Cut short (timeout, error, client gone): the worker may still be writing.
-                self._pool._replace(self._worker)
+                self._pool._replace(worker)

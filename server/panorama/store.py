@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
 import pyoxigraph as ox
+from rdflib import BNode, URIRef
+from rdflib import Literal as RdfLiteral
+from rdflib.term import Node
 
 if TYPE_CHECKING:
     from panorama.config import Settings
@@ -30,6 +33,7 @@ __all__ = ["CatalogEntry", "Evaluation", "QueryRequest", "Store", "StoreError"]
 
 _SPDX = "http://spdx.org/rdf/terms#"
 _DCTERMS = "http://purl.org/dc/terms/"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _SYNTAX_POSITION = re.compile(r"^error at (\d+):(\d+): (.*)$", re.DOTALL)
 
 
@@ -49,6 +53,8 @@ class QueryRequest:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     union_default_graph: bool = True
+    #: (variable, IRI) pairs bound as RDF terms (SPARQL SEP-0007), never pasted into text.
+    substitutions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,20 @@ def _rdf_format(format_hint: str) -> ox.RdfFormat:
             "Turtle (.ttl), TriG (.trig), RDF/XML (.rdf) or JSON-LD (.jsonld)."
         )
     return found
+
+
+def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return RdfLiteral(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:  # RDF 1.1: a simple literal
+            return RdfLiteral(term.value)
+        return RdfLiteral(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"unsupported term {term!r}")
 
 
 def _literal(value: str) -> str:
@@ -174,15 +194,16 @@ class Store:
                 f"There is no store at {path}. Create one with `panorama load FILE --store "
                 f"{path}` or start `panorama serve --store {path}`."
             )
-        for attempt in range(5):
+        deadline = time.monotonic() + 5.0
+        while True:
             try:
                 return cls(ox.Store.read_only(str(path)), path, base_iri=base_iri)
             except (OSError, RuntimeError) as error:
-                # The writer may be swapping files while we read its manifest: try again.
-                if attempt == 4:
+                # A writer compacting the store deletes files while we read its manifest
+                # ("Corruption: … No such file"); a moment later the manifest is whole.
+                if time.monotonic() > deadline:
                     raise StoreError(f"Cannot read the store at {path}: {error}") from error
-                time.sleep(0.02 * (attempt + 1))
-        raise AssertionError("unreachable")
+                time.sleep(0.05)
 
     def close(self) -> None:
         """Release the store; a throwaway store's directory is deleted."""
@@ -199,23 +220,42 @@ class Store:
             QuerySyntaxError: the query does not parse; the message gives line and column.
         """
         options: dict[str, object] = {}
-        if request.default_graphs:
-            options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
-        elif request.union_default_graph:
-            options["use_default_graph_as_union"] = True
-        if request.named_graphs:
-            options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
         try:
+            if request.default_graphs:
+                options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+            elif request.union_default_graph:
+                options["use_default_graph_as_union"] = True
+            if request.named_graphs:
+                options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+            if request.substitutions:
+                options["substitutions"] = {
+                    ox.Variable(name): ox.NamedNode(iri) for name, iri in request.substitutions
+                }
             result = self._store.query(request.query, **options)
         except SyntaxError as error:
             raise _syntax_error(error, request.query) from error
-        except ValueError as error:  # e.g. an invalid IRI in default-graph-uri
+        except ValueError as error:  # an invalid IRI, a parameter the query does not select
             raise BadRequest(str(error)) from error
         if isinstance(result, ox.QuerySolutions):
             return Evaluation("solutions", result)
         if isinstance(result, ox.QueryBoolean):
             return Evaluation("boolean", result)
         return Evaluation("graph", result)
+
+    def select(self, request: QueryRequest) -> list[dict[str, Node]]:
+        """Run a SELECT query and return its rows as rdflib terms (unbound variables left out).
+
+        For the server's own, small queries; answers to clients stream through ``evaluate``.
+        """
+        evaluation = self.evaluate(request)
+        if evaluation.kind != "solutions":
+            raise BadRequest("select() runs SELECT queries only.")
+        solutions = evaluation._result
+        names = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
+        return [
+            {name: _to_rdflib(row[name]) for name in names if row[name] is not None}
+            for row in solutions  # type: ignore[union-attr]
+        ]
 
     def named_graphs(self) -> list[str]:
         return sorted(graph.value for graph in self._store.named_graphs())
