@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from rdflib import Literal, URIRef
 
 from panorama import bundle
-from panorama.config import DEFAULT_BASE_IRI
+from panorama.config import DEFAULT_BASE_IRI, bundle_root
 from panorama.store import QueryRequest, Store, StoreError
 
 from support import EXAMPLE_TTL, EXTRA_TTL, REPO, write_bundle
@@ -22,20 +24,13 @@ def store():
     store.close()
 
 
-def select(store: Store, query: str) -> list[dict[str, object]]:
-    import io
-    import json
-
-    buffer = io.BytesIO()
-    store.evaluate(QueryRequest(query)).serialize(buffer, "application/sparql-results+json")
-    return [
-        {name: term["value"] for name, term in row.items()}
-        for row in json.loads(buffer.getvalue())["results"]["bindings"]
-    ]
+def select(store: Store, query: str) -> list[dict[str, str]]:
+    rows = store.select(QueryRequest(query))
+    return [{name: str(value) for name, value in row.items()} for row in rows]
 
 
 def count(store: Store, query: str = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }") -> int:
-    return int(select(store, query)[0]["n"])  # type: ignore[arg-type]
+    return int(select(store, query)[0]["n"])
 
 
 def test_each_file_becomes_its_own_named_graph(store: Store, example_bundle: Path) -> None:
@@ -149,8 +144,6 @@ def test_example_texts_parse(store: Store, tmp_path: Path) -> None:
 
 
 def test_dumping_the_dataset_to_turtle_needs_a_graph(store: Store, example_bundle: Path) -> None:
-    import io
-
     bundle.sync(store, example_bundle)
     with pytest.raises(StoreError, match="single graph"):
         store.dump(io.BytesIO(), "ttl")
@@ -163,3 +156,30 @@ def test_dumping_the_dataset_to_turtle_needs_a_graph(store: Store, example_bundl
 def test_reading_a_missing_store_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="There is no store"):
         Store.open_read_only(tmp_path / "nothing", base_iri=DEFAULT_BASE_IRI)
+
+
+def test_the_installed_package_carries_the_bundle() -> None:
+    # In CI the package is installed from a wheel: this checks the wheel, not the checkout.
+    root = bundle_root()
+    shipped = [f.relative for f in bundle.bundled_files(root, DEFAULT_BASE_IRI)]
+    in_repository = [f.relative for f in bundle.bundled_files(REPO, DEFAULT_BASE_IRI)]
+    assert shipped == in_repository
+    assert sorted(p.name for p in (root / "queries").glob("*.rq")) == sorted(
+        p.name for p in (REPO / "queries").glob("*.rq")
+    )
+
+
+def test_construct_and_select_give_rdflib_terms(store: Store, example_bundle: Path) -> None:
+    bundle.sync(store, example_bundle)
+    graph = store.construct(QueryRequest("DESCRIBE <https://example.org/its-owl>"))
+    label = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
+    assert graph.value(URIRef("https://example.org/its-owl"), label) == Literal(
+        "it's OWL", lang="de"
+    )
+    rows = store.select(
+        QueryRequest(
+            "SELECT ?c WHERE { ?c a <https://example.org/Cluster> }",
+            substitutions=(("c", "https://example.org/clib"),),
+        )
+    )
+    assert rows == [{"c": URIRef("https://example.org/clib")}]

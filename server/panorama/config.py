@@ -21,10 +21,10 @@ DEFAULT_BASE_IRI = "https://w3id.org/cluster-panorama/"
 def bundle_root() -> Path:
     """Return the folder holding ``ontology/``, ``data/``, ``shapes/`` and ``queries/``.
 
-    An installed wheel carries them in ``panorama/bundle``; a source checkout (or an
+    An installed wheel carries them in ``panorama/bundled``; a source checkout (or an
     editable install) has them at the top of the repository.
     """
-    packaged = Path(__file__).resolve().parent / "bundle"
+    packaged = Path(__file__).resolve().parent / "bundled"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2]

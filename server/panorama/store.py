@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
 import pyoxigraph as ox
-from rdflib import BNode, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
@@ -256,6 +256,22 @@ class Store:
             {name: _to_rdflib(row[name]) for name in names if row[name] is not None}
             for row in solutions  # type: ignore[union-attr]
         ]
+
+    def construct(self, request: QueryRequest) -> Graph:
+        """Run a CONSTRUCT or DESCRIBE query into an rdflib graph, for the server's own use."""
+        evaluation = self.evaluate(request)
+        if evaluation.kind != "graph":
+            raise BadRequest("construct() runs CONSTRUCT and DESCRIBE queries only.")
+        graph = Graph()
+        for triple in evaluation._result:  # type: ignore[union-attr]
+            graph.add(
+                (
+                    _to_rdflib(triple.subject),
+                    _to_rdflib(triple.predicate),
+                    _to_rdflib(triple.object),
+                )
+            )
+        return graph
 
     def named_graphs(self) -> list[str]:
         return sorted(graph.value for graph in self._store.named_graphs())
