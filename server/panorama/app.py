@@ -10,20 +10,23 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from panorama import __version__, bundle
+from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.errors import PanoramaError
 from panorama.executor import QueryPool
+from panorama.pages import home_response, search_response
+from panorama.resources import answer_resource
 from panorama.responses import error_response, http_error_response
 from panorama.service_description import DatasetSummary, service_description_response
 from panorama.sparql import answer_query, read_protocol_request
 from panorama.store import Store
-from panorama.templating import render
 
 __all__ = ["create_app"]
 
@@ -44,9 +47,14 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+async def get_cache(request: Request) -> VersionedCache:
+    return request.app.state.cache
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 PoolDep = Annotated[QueryPool, Depends(get_pool)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+CacheDep = Annotated[VersionedCache, Depends(get_cache)]
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -74,6 +82,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             )
             pool.start()
             app.state.store, app.state.pool, app.state.settings = active, pool, settings
+            app.state.cache = VersionedCache(active)
             try:
                 yield
             finally:
@@ -89,27 +98,27 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         docs_url=None,  # Swagger UI would load scripts from a CDN.
         redoc_url=None,
     )
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
         allow_credentials=False,
         allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-        allow_headers=["Accept", "Accept-Language", "Content-Type"],
-        expose_headers=["Content-Type", "Link", "Vary"],
+        allow_headers=["Accept", "Accept-Language", "Content-Type", "If-None-Match"],
+        expose_headers=["Content-Type", "Link", "Vary", "ETag", "Last-Modified"],
     )
     app.add_exception_handler(PanoramaError, error_response)
     app.add_exception_handler(HTTPException, http_error_response)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/", name="home", include_in_schema=False)
-    def home(request: Request, store: StoreDep) -> Response:
-        sizes = store.graph_sizes()
-        context = {
-            "triples": sum(sizes.values()),
-            "graphs": len(sizes),
-            "endpoint": str(request.url_for("sparql")),
-        }
-        return render(request, "home.html", context)
+    def home(request: Request, store: StoreDep, cache: CacheDep) -> Response:
+        return home_response(request, store, cache)
+
+    @app.get("/search", name="search")
+    def search(request: Request, store: StoreDep, cache: CacheDep) -> Response:
+        """Resources whose names contain the words of ``q`` (HTML, or JSON on request)."""
+        return search_response(request, store, cache)
 
     @app.api_route("/sparql", methods=["GET", "POST"], name="sparql")
     async def sparql(
@@ -139,5 +148,40 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 "workers_replaced": pool.stats.workers_replaced,
             }
         )
+
+    # --- dataset description: VoID, DCAT-AP, dumps, sitemap (panorama.harvesting) ---
+    # Plain `def` routes: they count and dump from the store in FastAPI's worker threads.
+    from panorama import harvesting
+
+    @app.api_route("/.well-known/void", methods=["GET", "HEAD"], name="void")
+    def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+        """The VoID description of the dataset (Turtle, JSON-LD, RDF/XML, N-Triples)."""
+        return harvesting.void_response(request, store, settings)
+
+    @app.api_route("/catalog", methods=["GET", "HEAD"], name="catalog")
+    def catalog(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+        """The DCAT-AP 3 record: catalog, dataset, distributions, SPARQL service."""
+        return harvesting.catalog_response(request, store, settings)
+
+    @app.api_route("/dumps/{name}", methods=["GET", "HEAD"], name="dump")
+    def dump(name: str, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+        """A gzip dump of the published graphs (cluster-panorama.nq.gz, .ttl.gz)."""
+        return harvesting.dump_response(request, store, settings, name)
+
+    @app.api_route("/sitemap.xml", methods=["GET", "HEAD"], name="sitemap")
+    def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+        return harvesting.sitemap_response(request, store, settings)
+
+    @app.api_route("/robots.txt", methods=["GET", "HEAD"], name="robots")
+    async def robots(request: Request) -> Response:
+        return harvesting.robots_response(request)
+
+    # --- end dataset description ---
+
+    # Must stay the last route: any other path names a resource in the namespace.
+    @app.api_route("/{path:path}", methods=["GET", "HEAD"], name="resource")
+    def resource(path: str, request: Request, store: StoreDep, cache: CacheDep) -> Response:
+        """Any IRI of the namespace, dereferenced: HTML or RDF by content negotiation."""
+        return answer_resource(request, store, cache, path)
 
     return app

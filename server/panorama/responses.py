@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+from email.utils import format_datetime, parsedate_to_datetime
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -10,7 +14,7 @@ from panorama.errors import NotAcceptable, PanoramaError
 from panorama.negotiation import HTML, Format, negotiate
 from panorama.templating import render
 
-__all__ = ["error_response", "http_error_response"]
+__all__ = ["cached_response", "error_response", "http_error_response"]
 
 _PLAIN = Format(("text",), "text/plain")
 
@@ -46,3 +50,45 @@ async def http_error_response(request: Request, error: Exception) -> Response:
     }.get(error.status_code, str(error.detail))
     title = str(error.detail) if error.status_code in (404, 405) else "Error"
     return _respond(request, error.status_code, title, message, dict(error.headers or {}))
+
+
+def _not_modified_since(request: Request, last_modified: datetime.datetime) -> bool:
+    since = request.headers.get("if-modified-since")
+    if not since:
+        return False
+    try:
+        return last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+
+
+def cached_response(
+    request: Request,
+    body: bytes,
+    *,
+    status_code: int = 200,
+    content_type: str,
+    headers: dict[str, str] | None = None,
+    last_modified: datetime.datetime | None = None,
+    max_age: int = 300,
+) -> Response:
+    """A response with an ETag (and Last-Modified), answering 304 to a fresh revalidation.
+
+    The ETag is a hash of the body, so it changes exactly when the answer does.
+    """
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    all_headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", **(headers or {})}
+    if last_modified is not None:
+        all_headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
+    if status_code == 200:
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None:
+            fresh = etag in {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+            fresh = fresh or if_none_match.strip() == "*"
+        else:
+            fresh = last_modified is not None and _not_modified_since(request, last_modified)
+        if fresh:
+            return Response(status_code=304, headers=all_headers)
+    return Response(
+        body, status_code=status_code, headers={"Content-Type": content_type, **all_headers}
+    )

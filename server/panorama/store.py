@@ -146,6 +146,7 @@ class Store:
         #: Grows with every write, so caches of what the store holds know when to forget.
         self.version = 0
         self._graph_sizes: tuple[int, dict[str, int]] | None = None
+        self._last_modified: tuple[int, datetime.datetime] | None = None
 
     # Opening -----------------------------------------------------------------------------
 
@@ -272,6 +273,22 @@ class Store:
                 )
             )
         return graph
+
+    def last_modified(self) -> datetime.datetime:
+        """When a graph was last written, from the catalog (or now, for an empty store)."""
+        if self._last_modified is None or self._last_modified[0] != self.version:
+            rows = self._store.query(
+                f"""SELECT (MAX(?t) AS ?last) WHERE {{ GRAPH <{self.catalog_graph}> {{
+                      ?g <{_DCTERMS}modified> ?t }} }}"""
+            )
+            value = next(iter(rows))["last"]
+            moment = (
+                datetime.datetime.fromisoformat(value.value)
+                if value is not None
+                else datetime.datetime.now(datetime.UTC)
+            )
+            self._last_modified = (self.version, moment.replace(microsecond=0))
+        return self._last_modified[1]
 
     def named_graphs(self) -> list[str]:
         return sorted(graph.value for graph in self._store.named_graphs())

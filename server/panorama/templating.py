@@ -5,15 +5,66 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from panorama import __version__
 
-__all__ = ["render"]
+__all__ = ["render", "render_text"]
+
+# The interface's own words, in the languages pages come in.
+UI_TEXT: dict[str, dict[str, str]] = {
+    "de": {
+        "home": "Start",
+        "query": "Abfrage",
+        "sparql": "SPARQL-Endpunkt",
+        "ontology": "Ontologie",
+        "properties": "Eigenschaften",
+        "incoming": "Verweise auf diese Ressource",
+        "sources": "Quellen",
+        "source": "Quelle",
+        "data": "Daten",
+        "search": "Suche",
+        "search_placeholder": "Cluster, Innovationsfeld, Programm …",
+        "not_found": "Nicht gefunden",
+        "not_found_text": "Diese IRI kommt im Graphen nicht vor.",
+        "language": "Sprache",
+        "type": "Typ",
+        "results": "Ergebnisse",
+        "no_results": "Keine Treffer.",
+    },
+    "en": {
+        "home": "Home",
+        "query": "Query",
+        "sparql": "SPARQL endpoint",
+        "ontology": "Ontology",
+        "properties": "Properties",
+        "incoming": "Referenced by",
+        "sources": "Sources",
+        "source": "Source",
+        "data": "Data",
+        "search": "Search",
+        "search_placeholder": "Cluster, innovation field, programme …",
+        "not_found": "Not found",
+        "not_found_text": "This IRI does not occur in the graph.",
+        "language": "Language",
+        "type": "Type",
+        "results": "Results",
+        "no_results": "Nothing found.",
+    },
+}
+
+
+@pass_context
+def _text(context: Context, key: str) -> str:
+    return UI_TEXT.get(context.get("lang", "de"), UI_TEXT["de"]).get(key, key)
+
 
 _templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 _templates.env.globals["version"] = __version__
+_templates.env.globals["t"] = _text
 
 
 def render(
@@ -28,3 +79,9 @@ def render(
     return _templates.TemplateResponse(
         request, name, context, status_code=status_code, headers=headers
     )
+
+
+def render_text(request: Request, name: str, context: dict[str, Any]) -> str:
+    """Render ``name`` to a string, for answers that are cached before they are sent."""
+    template = _templates.get_template(name)
+    return template.render({"request": request, **context})

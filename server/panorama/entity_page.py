@@ -1,0 +1,232 @@
+"""The view of one resource for people: plain data for the ``resource.html`` template.
+
+Every value is shown by its label and linked (local IRIs to their page, foreign ones as
+they are); every statement names the sources of the graphs that hold it, so a reader sees
+"Quelle: Cluster-Panorama NRW, Abschnitt 2" next to what the brief says.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF
+from rdflib.term import Node
+
+from panorama.labels import label_of, prefixed_name
+from panorama.linked_data import Description
+from panorama.store import QueryRequest, Store
+
+__all__ = ["EntityPage", "Shown", "Statement", "build_entity_page"]
+
+_PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
+_SCHEMA = "https://schema.org/"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A term as a page shows it."""
+
+    text: str
+    href: str | None = None
+    lang: str | None = None
+    datatype: str | None = None
+    nested: tuple[Statement, ...] = ()
+
+    @property
+    def is_link(self) -> bool:
+        return self.href is not None
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One property of the resource with its values, each with the sources that state it."""
+
+    property: Shown
+    values: tuple[tuple[Shown, tuple[Shown, ...]], ...]
+
+
+@dataclass
+class EntityPage:
+    iri: str
+    title: str
+    lang: str
+    types: list[Shown]
+    statements: list[Statement]
+    incoming: list[Statement]
+    sources: list[Shown]
+    sections: list[EntityPage] = field(default_factory=list)  # fragments of a document
+    anchor: str = ""
+    json_ld: str = ""
+
+
+class _Linker:
+    """Turns terms into ``Shown`` values: labels from the description, links by locality."""
+
+    def __init__(self, graph: Graph, base_iri: str, lang: str, property_labels: Graph) -> None:
+        self.graph = graph
+        self.base_iri = base_iri
+        self.lang = lang
+        self.property_labels = property_labels
+
+    def href(self, iri: str) -> str:
+        if iri.startswith(self.base_iri):
+            return "/" + iri[len(self.base_iri) :]
+        return iri
+
+    def term(self, node: Node, *, seen: frozenset[Node] = frozenset()) -> Shown:
+        if isinstance(node, URIRef):
+            return Shown(label_of(self.graph, node, self.lang), href=self.href(str(node)))
+        if isinstance(node, Literal):
+            datatype = prefixed_name(str(node.datatype)) if node.datatype else None
+            return Shown(str(node), lang=node.language, datatype=datatype)
+        if isinstance(node, BNode) and node not in seen:
+            nested = self.statements(node, seen=seen | {node})
+            return Shown("", nested=tuple(nested))
+        return Shown(str(node))
+
+    def property(self, predicate: URIRef) -> Shown:
+        label = label_of(self.property_labels, predicate, self.lang)
+        if label == prefixed_name(str(predicate)):
+            label = label_of(self.graph, predicate, self.lang)
+        return Shown(label, href=self.href(str(predicate)))
+
+    def statements(
+        self,
+        subject: Node,
+        *,
+        sources: dict[tuple[str, str], tuple[Shown, ...]] | None = None,
+        seen: frozenset[Node] = frozenset(),
+    ) -> list[Statement]:
+        by_property: dict[URIRef, list[Node]] = {}
+        for predicate, value in self.graph.predicate_objects(subject):
+            if predicate == RDF.type and not isinstance(subject, BNode):
+                continue
+            by_property.setdefault(predicate, []).append(value)  # type: ignore[arg-type]
+        rows = []
+        for predicate, values in by_property.items():
+            shown = []
+            for value in sorted(values, key=lambda v: (not isinstance(v, Literal), str(v))):
+                origin = (sources or {}).get((str(predicate), _key(value)), ())
+                shown.append((self.term(value, seen=seen), origin))
+            rows.append(Statement(self.property(predicate), tuple(shown)))
+        rows.sort(key=lambda row: row.property.text.casefold())
+        return rows
+
+
+def _key(node: Node) -> str:
+    return node.n3() if not isinstance(node, BNode) else "_:"
+
+
+def _statement_sources(
+    store: Store, iri: str, lang: str
+) -> dict[tuple[str, str], tuple[Shown, ...]]:
+    """For each (property, value) of ``iri``, the sources of the graphs that state it."""
+    rows = store.select(
+        QueryRequest(
+            f"""SELECT DISTINCT ?p ?o ?src ?label WHERE {{
+                  GRAPH ?g {{ <{iri}> ?p ?o }} ?g <{_PROV_DERIVED}> ?src
+                  OPTIONAL {{ ?src <http://www.w3.org/2000/01/rdf-schema#label> ?label
+                              FILTER(LANGMATCHES(LANG(?label), "{lang}")) }} }}""",
+            union_default_graph=True,
+        )
+    )
+    found: dict[tuple[str, str], dict[str, Shown]] = {}
+    for row in rows:
+        source = str(row["src"])
+        text = str(row.get("label", source))
+        key = (str(row["p"]), _key(row["o"]))
+        found.setdefault(key, {})[source] = Shown(text, href=source)
+    return {key: tuple(shown.values()) for key, shown in found.items()}
+
+
+def _schema_types(store: Store, types: list[Node]) -> list[str]:
+    """schema.org types a resource has through the ontology's class mappings."""
+    if not types:
+        return []
+    values = " ".join(t.n3() for t in types if isinstance(t, URIRef))
+    rows = store.select(
+        QueryRequest(
+            f"""SELECT DISTINCT ?schema WHERE {{ VALUES ?t {{ {values} }}
+                  ?t (<http://www.w3.org/2000/01/rdf-schema#subClassOf>
+                      |<http://www.w3.org/2002/07/owl#equivalentClass>)* ?schema
+                  FILTER(STRSTARTS(STR(?schema), "{_SCHEMA}")) }}"""
+        )
+    )
+    return sorted(str(row["schema"])[len(_SCHEMA) :] for row in rows)
+
+
+def _json_ld(description: Description, title: str, schema_types: list[str], url: str) -> str:
+    """A small schema.org description for search engines, safe inside a ``<script>``."""
+    document: dict[str, object] = {
+        "@context": "https://schema.org",
+        "@id": description.iri,
+        "@type": schema_types or "Thing",
+        "name": title,
+        "url": url,
+    }
+    subject = URIRef(description.iri)
+    comments = [
+        str(o)
+        for p in (
+            "http://www.w3.org/2000/01/rdf-schema#comment",
+            "http://purl.org/dc/terms/description",
+        )
+        for o in description.graph.objects(subject, URIRef(p))
+    ]
+    if comments:
+        document["description"] = comments[0]
+    same_as = [
+        str(o)
+        for o in description.graph.objects(subject, URIRef("http://xmlns.com/foaf/0.1/homepage"))
+    ]
+    if same_as:
+        document["sameAs"] = same_as
+    # "</" must not end the script element early.
+    return json.dumps(document, ensure_ascii=False).replace("</", "<\\/")
+
+
+def build_entity_page(
+    store: Store,
+    description: Description,
+    *,
+    lang: str,
+    property_labels: Graph,
+    page_url: str,
+) -> EntityPage:
+    """Everything ``resource.html`` shows about ``description.iri``, in ``lang``."""
+    linker = _Linker(description.graph, store.base_iri, lang, property_labels)
+
+    def section(iri: str) -> EntityPage:
+        subject = URIRef(iri)
+        sources = _statement_sources(store, iri, lang)
+        types = [linker.term(t) for t in description.graph.objects(subject, RDF.type)]
+        incoming: dict[URIRef, list[Node]] = {}
+        for subject_in, predicate in description.graph.subject_predicates(subject):
+            if isinstance(subject_in, URIRef) and subject_in != subject:
+                incoming.setdefault(predicate, []).append(subject_in)  # type: ignore[arg-type]
+        incoming_rows = [
+            Statement(
+                linker.property(predicate),
+                tuple((linker.term(s), ()) for s in sorted(subjects, key=str)),
+            )
+            for predicate, subjects in incoming.items()
+        ]
+        all_sources = {s.href: s for shown in sources.values() for s in shown}
+        return EntityPage(
+            iri=iri,
+            title=label_of(description.graph, subject, lang),
+            lang=lang,
+            types=types,
+            statements=linker.statements(subject, sources=sources),
+            incoming=sorted(incoming_rows, key=lambda r: r.property.text.casefold()),
+            sources=sorted(all_sources.values(), key=lambda s: s.text),
+            anchor=iri.rsplit("#", 1)[1] if "#" in iri else "",
+        )
+
+    page = section(description.iri)
+    page.sections = [section(fragment) for fragment in description.fragments]
+    types = list(description.graph.objects(URIRef(description.iri), RDF.type))
+    page.json_ld = _json_ld(description, page.title, _schema_types(store, types), page_url)
+    return page

@@ -1,0 +1,125 @@
+"""Answering for a resource IRI: negotiate the format, describe, render, cache, validate.
+
+Every IRI in the namespace resolves here (W3C "Cool URIs for the Semantic Web"): HTML for
+people, Turtle, JSON-LD, N-Triples or RDF/XML for machines, chosen by ``Accept``, by a
+``format`` parameter, or by a suffix (``/id/cluster/its-owl.ttl``). Answers are cached per
+store version and carry an ETag, so crawlers can revalidate for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Graph
+from starlette.requests import Request
+from starlette.responses import Response
+
+from panorama.cache import VersionedCache
+from panorama.entity_page import build_entity_page
+from panorama.labels import PREFIXES, choose_language
+from panorama.linked_data import (
+    RESOURCE_FORMATS,
+    SUFFIXES,
+    describe,
+    split_suffix,
+)
+from panorama.negotiation import HTML, Format, negotiate
+from panorama.ontology_docs import ontology_html
+from panorama.responses import cached_response
+from panorama.store import QueryRequest, Store
+from panorama.templating import render_text
+
+__all__ = ["ResourceAnswer", "answer_resource"]
+
+_ONTOLOGY_PATH = "def"
+
+
+@dataclass(frozen=True)
+class ResourceAnswer:
+    status: int
+    body: bytes
+    content_type: str
+
+
+def _property_labels(store: Store) -> Graph:
+    """Labels of every property the ontology declares, for naming rows on pages."""
+    return store.construct(
+        QueryRequest(
+            """CONSTRUCT { ?p ?label ?name } WHERE {
+                 VALUES ?type { <http://www.w3.org/2002/07/owl#ObjectProperty>
+                   <http://www.w3.org/2002/07/owl#DatatypeProperty>
+                   <http://www.w3.org/2002/07/owl#AnnotationProperty>
+                   <http://www.w3.org/1999/02/22-rdf-syntax-ns#Property> }
+                 VALUES ?label { <http://www.w3.org/2000/01/rdf-schema#label>
+                   <http://www.w3.org/2004/02/skos/core#prefLabel> }
+                 ?p a ?type ; ?label ?name }"""
+        )
+    )
+
+
+def _alternates(path: str) -> str:
+    links = [
+        f'<{path}{suffix}>; rel="alternate"; type="{fmt.media_type}"'
+        for suffix, fmt in SUFFIXES.items()
+    ]
+    return ", ".join(links)
+
+
+def _render(
+    request: Request, store: Store, cache: VersionedCache, path: str, fmt: Format, lang: str
+) -> ResourceAnswer:
+    iri = store.base_iri + path
+    is_document = not path.startswith("id/")
+    description = describe(store, iri, with_fragments=is_document)
+    if not description.found:
+        if fmt is HTML:
+            body = render_text(request, "not_found.html", {"iri": iri, "lang": lang})
+            return ResourceAnswer(404, body.encode(), HTML.content_type)
+        message = f"There is nothing about <{iri}> in this graph.\n"
+        return ResourceAnswer(404, message.encode(), "text/plain; charset=utf-8")
+    if fmt is not HTML:
+        for prefix, namespace in PREFIXES.items():
+            description.graph.bind(prefix, namespace)
+        return ResourceAnswer(200, description.serialize(fmt), fmt.content_type)
+    if path == _ONTOLOGY_PATH:
+        return ResourceAnswer(200, ontology_html(store).encode(), HTML.content_type)
+    property_labels = cache.get("property-labels", lambda: _property_labels(store))
+    page = build_entity_page(
+        store,
+        description,
+        lang=lang,
+        property_labels=property_labels,
+        page_url=iri,
+    )
+    body = render_text(
+        request,
+        "resource.html",
+        {"page": page, "path": "/" + path, "lang": lang, "formats": SUFFIXES},
+    )
+    return ResourceAnswer(200, body.encode(), HTML.content_type)
+
+
+def answer_resource(request: Request, store: Store, cache: VersionedCache, path: str) -> Response:
+    """The answer for the resource at server ``path`` (the IRI's path under the namespace)."""
+    path, suffix_format = split_suffix(path.lstrip("/"))
+    fmt = suffix_format or negotiate(
+        request.headers.get("accept"),
+        RESOURCE_FORMATS,
+        request.query_params.getlist("format"),
+    )
+    lang = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    key = ("resource", path, fmt.name, lang if fmt is HTML else "")
+    answer = cache.get(key, lambda: _render(request, store, cache, path, fmt, lang))
+    headers = {
+        "Vary": "Accept, Accept-Language",
+        "Link": _alternates("/" + path),
+        "Content-Language": lang if fmt is HTML else "",
+    }
+    return cached_response(
+        request,
+        answer.body,
+        status_code=answer.status,
+        content_type=answer.content_type,
+        headers={k: v for k, v in headers.items() if v},
+        last_modified=store.last_modified(),
+    )

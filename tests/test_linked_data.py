@@ -1,0 +1,218 @@
+"""Dereferencing our IRIs over a real server on the real bundle, as crawlers and people do."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import OWL, RDF, RDFS
+
+from panorama.config import Settings
+
+from support import REPO, LiveServer, write_bundle
+
+BASE = "https://w3id.org/cluster-panorama/"
+CP = BASE + "def#"
+ITS_OWL = BASE + "id/cluster/its-owl"
+RDF_FORMATS = {
+    "text/turtle": ("turtle", ".ttl"),
+    "application/ld+json": ("json-ld", ".jsonld"),
+    "application/n-triples": ("nt", ".nt"),
+    "application/rdf+xml": ("xml", ".rdf"),
+}
+PATHS = [
+    "/id/cluster/its-owl",
+    "/id/innovation-field/materials-production",
+    "/id/programme/innosup-1",
+    "/def",
+    "/graph/data/brief/section-2",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    store = tmp_path_factory.mktemp("ld") / "store"
+    with LiveServer(Settings(bundle=REPO, store=store, query_workers=1)) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+def parse(response: httpx.Response) -> Graph:
+    media_type = response.headers["content-type"].split(";")[0]
+    return Graph().parse(data=response.content, format=RDF_FORMATS[media_type][0])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_format_carries_the_same_triples(client: httpx.Client, path: str) -> None:
+    graphs = []
+    for media_type, (_, suffix) in RDF_FORMATS.items():
+        by_accept = client.get(path, headers={"Accept": media_type})
+        by_suffix = client.get(path + suffix)
+        by_parameter = client.get(path, params={"format": suffix.lstrip(".")})
+        for response in (by_accept, by_suffix, by_parameter):
+            assert response.status_code == 200, (path, media_type, response.text[:200])
+            assert response.headers["content-type"].split(";")[0] == media_type
+        graphs.append(parse(by_accept))
+        assert isomorphic(graphs[-1], parse(by_suffix))
+    assert len(graphs[0]) > 0
+    for other in graphs[1:]:
+        assert isomorphic(graphs[0], other)
+
+
+def test_description_can_be_read_alone(client: httpx.Client) -> None:
+    graph = parse(client.get("/id/cluster/its-owl", headers={"Accept": "text/turtle"}))
+    its_owl = URIRef(ITS_OWL)
+    field = URIRef(BASE + "id/innovation-field/materials-production")
+    assert (its_owl, URIRef(CP + "innovationField"), field) in graph
+    # Neighbours come with their labels and types...
+    assert any(graph.objects(field, RDFS.label))
+    assert (field, RDF.type, URIRef(CP + "InnovationField")) in graph
+    # ... and so do the things that point here (the label awards).
+    awards = set(graph.subjects(URIRef(CP + "awardedTo"), its_owl))
+    assert len(awards) == 2
+    assert all(any(graph.objects(a, RDFS.label)) for a in awards)
+
+
+def test_headers_advertise_the_alternatives(client: httpx.Client) -> None:
+    response = client.get("/id/cluster/its-owl", headers={"Accept": "text/turtle"})
+    assert "Accept" in response.headers["vary"]
+    links = response.headers["link"]
+    for suffix in (".ttl", ".jsonld", ".nt", ".rdf", ".html"):
+        assert f'</id/cluster/its-owl{suffix}>; rel="alternate"' in links
+
+
+def test_browsers_get_a_page_and_others_can_ask_for_rdf(client: httpx.Client) -> None:
+    page = client.get("/id/cluster/its-owl", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert page.headers["content-type"].startswith("text/html")
+    plain = client.get(
+        "/id/cluster/its-owl", headers={"Accept": "application/rdf+xml;q=0.9, text/turtle"}
+    )
+    assert plain.headers["content-type"].startswith("text/turtle")
+
+
+def test_unknown_iri_is_a_helpful_404(client: httpx.Client) -> None:
+    page = client.get("/id/cluster/does-not-exist", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "does-not-exist" in page.text and 'action="/search"' in page.text
+    data = client.get("/id/cluster/does-not-exist.ttl")
+    assert data.status_code == 404
+    assert "nothing about" in data.text
+
+
+def test_conditional_get_answers_304(client: httpx.Client) -> None:
+    first = client.get("/id/cluster/its-owl.ttl")
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert client.get("/id/cluster/its-owl.ttl", headers={"If-None-Match": etag}).status_code == 304
+    assert (
+        client.get("/id/cluster/its-owl.ttl", headers={"If-Modified-Since": modified}).status_code
+        == 304
+    )
+    other = client.get("/id/cluster/its-owl.nt", headers={"If-None-Match": etag})
+    assert other.status_code == 200  # another representation, another tag
+
+
+def test_responses_are_compressed_on_request(client: httpx.Client) -> None:
+    with client.stream(
+        "GET", "/id/cluster/its-owl.ttl", headers={"Accept-Encoding": "gzip"}
+    ) as response:
+        assert response.headers["content-encoding"] == "gzip"
+        raw = b"".join(response.iter_raw())
+    assert b"its-owl" in gzip.decompress(raw)
+    plain = client.get("/id/cluster/its-owl.ttl", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+
+
+def test_reads_are_open_to_every_origin(client: httpx.Client) -> None:
+    response = client.get("/id/cluster/its-owl.ttl", headers={"Origin": "https://example.org"})
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+# The entity page ----------------------------------------------------------------------------
+
+
+def test_entity_page_shows_labels_sources_and_json_ld(client: httpx.Client) -> None:
+    page = client.get("/id/cluster/its-owl", params={"lang": "de"}, headers={"Accept": "text/html"})
+    html = page.text
+    assert "<h1" in html and "it&#39;s OWL</h1>" in html
+    assert "Innovative Werkstoffe und Intelligente Produktion" in html  # a value by its label
+    assert "Quelle:" in html and "Abschnitt 2" in html  # provenance by statement
+    assert 'href="/id/innovation-field/materials-production"' in html
+    script = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.DOTALL)
+    assert script is not None
+    document = json.loads(script.group(1))
+    assert document["@id"] == ITS_OWL
+    assert "Organization" in document["@type"]
+    assert document["name"] == "it's OWL"
+
+
+def test_entity_page_speaks_the_readers_language(client: httpx.Client) -> None:
+    english = client.get(
+        "/id/innovation-field/materials-production",
+        headers={"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9"},
+    )
+    assert "Innovative Materials and Intelligent Production</h1>" in english.text
+    assert english.headers["content-language"] == "en"
+    german = client.get("/id/innovation-field/materials-production", params={"lang": "de"})
+    assert "Innovative Werkstoffe und Intelligente Produktion</h1>" in german.text
+    assert '<html lang="de">' in german.text
+
+
+def test_ontology_iri_gives_documentation_and_the_ontology(client: httpx.Client) -> None:
+    page = client.get("/def", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert 'id="Cluster"' in page.text  # def#Cluster lands on its section
+    assert "<script src=" not in page.text and 'stylesheet" href="http' not in page.text
+    ontology = parse(client.get("/def", headers={"Accept": "text/turtle"}))
+    assert (URIRef(BASE + "def"), RDF.type, OWL.Ontology) in ontology
+    assert (URIRef(CP + "Cluster"), RDF.type, OWL.Class) in ontology
+
+
+def test_search_is_tolerant_of_case_and_umlauts(client: httpx.Client) -> None:
+    for text in ("düsseldorf", "DUESSELDORF", "dusseldorf"):
+        found = client.get("/search", params={"q": text}, headers={"Accept": "application/json"})
+        assert [hit["label"] for hit in found.json()["results"]][:1] == ["Düsseldorf"], text
+    page = client.get("/search", params={"q": "its owl"}, headers={"Accept": "text/html"})
+    assert 'href="/id/cluster/its-owl"' in page.text
+
+
+def test_home_page_counts_and_pictures(client: httpx.Client) -> None:
+    page = client.get("/", params={"lang": "en"})
+    assert page.status_code == 200
+    clusters = re.search(r"<dt>Clusters and networks</dt><dd>(\d+)</dd>", page.text)
+    assert clusters is not None and int(clusters.group(1)) == 23
+    network = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+    assert network.count('class="cluster"') == 23
+    assert network.count('class="field"') + network.count('class="cross-sectional"') == 7
+    assert 'href="/id/cluster/its-owl?lang=en"' in network
+
+
+# The namespace is one setting --------------------------------------------------------------
+
+
+def test_another_namespace_is_served_under_its_own_paths(make_server, tmp_path: Path) -> None:
+    bundle = write_bundle(
+        tmp_path / "bundle",
+        {
+            "data/x.ttl": f"""<{BASE}id/cluster/x> <{RDFS.label}> "X"@de ;
+                               <{CP}detail> [ <{RDFS.comment}> "nested" ] ."""
+        },
+    )
+    live = make_server(bundle, base_iri="https://panorama.example.org/")
+    graph = parse(httpx.get(f"{live.url}/id/cluster/x", headers={"Accept": "text/turtle"}))
+    subject = URIRef("https://panorama.example.org/id/cluster/x")
+    assert (subject, RDFS.label, Literal("X", lang="de")) in graph
+    # The blank node's own statements come along (a concise bounded description).
+    detail = graph.value(subject, URIRef("https://panorama.example.org/def#detail"))
+    assert graph.value(detail, RDFS.comment) == Literal("nested")
