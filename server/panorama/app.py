@@ -21,7 +21,9 @@ from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.errors import PanoramaError
 from panorama.executor import QueryPool
+from panorama.named_queries import load_named_queries
 from panorama.pages import home_response, search_response
+from panorama.query_page import query_page_response
 from panorama.resources import answer_resource
 from panorama.responses import error_response, http_error_response
 from panorama.service_description import DatasetSummary, service_description_response
@@ -83,6 +85,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             pool.start()
             app.state.store, app.state.pool, app.state.settings = active, pool, settings
             app.state.cache = VersionedCache(active)
+            app.state.named_queries = load_named_queries(settings.bundle / "queries")
             try:
                 yield
             finally:
@@ -114,6 +117,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/", name="home", include_in_schema=False)
     def home(request: Request, store: StoreDep, cache: CacheDep) -> Response:
         return home_response(request, store, cache)
+
+    @app.get("/query", name="query")
+    async def query_page(request: Request, pool: PoolDep) -> Response:
+        """The query editor; runs the query (or named query) in the URL, if any."""
+        state = request.app.state
+        return await query_page_response(request, pool, state.named_queries, state.store.base_iri)
 
     @app.get("/search", name="search")
     def search(request: Request, store: StoreDep, cache: CacheDep) -> Response:
