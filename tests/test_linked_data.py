@@ -216,3 +216,21 @@ def test_another_namespace_is_served_under_its_own_paths(make_server, tmp_path: 
     # The blank node's own statements come along (a concise bounded description).
     detail = graph.value(subject, URIRef("https://panorama.example.org/def#detail"))
     assert graph.value(detail, RDFS.comment) == Literal("nested")
+
+
+@pytest.mark.parametrize(
+    "path, rdf_type",
+    [
+        ("/id/catalog", "http://www.w3.org/ns/dcat#Catalog"),
+        ("/id/dataset/cluster-panorama", "http://www.w3.org/ns/dcat#Dataset"),
+        ("/id/service/sparql", "http://www.w3.org/ns/dcat#DataService"),
+    ],
+)
+def test_the_dataset_iris_dereference_to_the_dcat_record(
+    client: httpx.Client, path: str, rdf_type: str
+) -> None:
+    graph = parse(client.get(path, headers={"Accept": "text/turtle"}))
+    assert (URIRef(BASE + path.lstrip("/")), RDF.type, URIRef(rdf_type)) in graph
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "<h1" in page.text

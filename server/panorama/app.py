@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from panorama import __version__, bundle
+from panorama import __version__, bundle, harvesting
 from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.errors import PanoramaError
@@ -160,7 +160,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     # --- dataset description: VoID, DCAT-AP, dumps, sitemap (panorama.harvesting) ---
     # Plain `def` routes: they count and dump from the store in FastAPI's worker threads.
-    from panorama import harvesting
 
     @app.api_route("/.well-known/void", methods=["GET", "HEAD"], name="void")
     def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
@@ -187,10 +186,33 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     # --- end dataset description ---
 
+    # --- validation of contributions (panorama.validation_http) ---
+    from panorama import validation_http
+
+    validation = validation_http.ValidationService(settings)
+    app.state.validation = validation
+    # Its worker processes start once the store is open, and stop before it closes.
+    app.router.lifespan_context = validation.around(app.router.lifespan_context)
+
+    @app.get("/validate", name="validate")
+    def validate_page(request: Request) -> Response:
+        """A page with a paste box and a file upload; the report is grouped by node."""
+        return validation_http.page(request)
+
+    @app.post("/validate", name="validate_submission")
+    async def validate_submission(request: Request, settings: SettingsDep) -> Response:
+        """Validate Turtle, N-Triples or JSON-LD; answer a report (JSON, Turtle, JSON-LD, HTML)."""
+        submitted = await validation_http.read_submission(request, settings.validation_max_bytes)
+        return await validation_http.answer(request, validation, submitted)
+
+    # --- end validation ---
+
     # Must stay the last route: any other path names a resource in the namespace.
     @app.api_route("/{path:path}", methods=["GET", "HEAD"], name="resource")
-    def resource(path: str, request: Request, store: StoreDep, cache: CacheDep) -> Response:
+    def resource(
+        path: str, request: Request, store: StoreDep, settings: SettingsDep, cache: CacheDep
+    ) -> Response:
         """Any IRI of the namespace, dereferenced: HTML or RDF by content negotiation."""
-        return answer_resource(request, store, cache, path)
+        return answer_resource(request, store, settings, cache, path)
 
     return app

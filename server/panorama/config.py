@@ -57,6 +57,31 @@ class Settings(BaseSettings):
     )
     max_query_bytes: int = Field(100_000, ge=1_000, description="Largest SPARQL query accepted.")
     bundle: Path = Field(default_factory=bundle_root, description="Folder of bundled files.")
+    # --- dataset description (panorama.dataset) ---
+    contact_url: str | None = Field(
+        None,
+        description="Web page where people reach the project (e.g. its issue tracker), "
+        "the DCAT contact point; defaults to the namespace's home page.",
+    )
+    # --- end dataset description ---
+
+    # --- validation of contributions (panorama.validation) ---
+    validation_max_bytes: int = Field(
+        5_000_000, ge=1_000, description="Largest submission accepted by POST /validate (413)."
+    )
+    validation_max_triples: int = Field(
+        200_000, ge=1, description="Most triples one submission may hold (413)."
+    )
+    validation_timeout: float = Field(
+        10.0, gt=0, description="Seconds a validation may run before it is stopped (422)."
+    )
+    validation_workers: int = Field(
+        2, ge=1, le=64, description="Processes that validate submissions in parallel."
+    )
+    validation_queue: int = Field(
+        8, ge=0, description="Submissions that may wait for a busy validator (then 503)."
+    )
+    # --- end validation ---
 
     @field_validator("base_iri")
     @classmethod

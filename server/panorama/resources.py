@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from panorama.cache import VersionedCache
+from panorama.config import Settings
+from panorama.dataset import dataset_description, dataset_iris
 from panorama.entity_page import build_entity_page
 from panorama.labels import PREFIXES, choose_language
 from panorama.linked_data import (
@@ -66,11 +68,20 @@ def _alternates(path: str) -> str:
 
 
 def _render(
-    request: Request, store: Store, cache: VersionedCache, path: str, fmt: Format, lang: str
+    request: Request,
+    store: Store,
+    settings: Settings,
+    cache: VersionedCache,
+    path: str,
+    fmt: Format,
+    lang: str,
 ) -> ResourceAnswer:
     iri = store.base_iri + path
     is_document = not path.startswith("id/")
     description = describe(store, iri, with_fragments=is_document)
+    if iri in dataset_iris(store.base_iri).documents:
+        # The catalog, dataset and service are described from the live store, not stored.
+        description.graph += dataset_description(settings, store, str(request.base_url))
     if not description.found:
         if fmt is HTML:
             body = render_text(request, "not_found.html", {"iri": iri, "lang": lang})
@@ -99,7 +110,9 @@ def _render(
     return ResourceAnswer(200, body.encode(), HTML.content_type)
 
 
-def answer_resource(request: Request, store: Store, cache: VersionedCache, path: str) -> Response:
+def answer_resource(
+    request: Request, store: Store, settings: Settings, cache: VersionedCache, path: str
+) -> Response:
     """The answer for the resource at server ``path`` (the IRI's path under the namespace)."""
     path, suffix_format = split_suffix(path.lstrip("/"))
     fmt = suffix_format or negotiate(
@@ -109,7 +122,7 @@ def answer_resource(request: Request, store: Store, cache: VersionedCache, path:
     )
     lang = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
     key = ("resource", path, fmt.name, lang if fmt is HTML else "")
-    answer = cache.get(key, lambda: _render(request, store, cache, path, fmt, lang))
+    answer = cache.get(key, lambda: _render(request, store, settings, cache, path, fmt, lang))
     headers = {
         "Vary": "Accept, Accept-Language",
         "Link": _alternates("/" + path),
