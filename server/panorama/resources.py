@@ -81,7 +81,8 @@ def _render(
     description = describe(store, iri, with_fragments=is_document)
     if iri in dataset_iris(store.base_iri).documents:
         # The catalog, dataset and service are described from the live store, not stored.
-        description.graph += dataset_description(settings, store, str(request.base_url))
+        graph = description.graph
+        graph += dataset_description(settings, store, str(request.base_url))
     if not description.found:
         if fmt is HTML:
             body = render_text(request, "not_found.html", {"iri": iri, "lang": lang})
