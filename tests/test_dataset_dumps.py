@@ -115,7 +115,7 @@ def test_dumps_are_remade_when_the_store_changes(
     server = make_server(bundle, query_workers=1)
     before = download(server, NQ).headers["etag"]
     assert download(server, NQ).headers["etag"] == before  # made once
-    folder = tmp_path / "store-dumps"  # beside the store, tmp_path / "store"
+    folder = tmp_path / "store" / "dumps"  # inside the store directory
     assert len(list(folder.iterdir())) == 1
 
     store = running_app(server).state.store
@@ -145,5 +145,5 @@ def test_dump_checksum_is_stable_across_restarts_of_an_unchanged_store(
         with LiveServer(settings) as server:
             etags.append(download(server, NQ).headers["etag"])
             # Files of the earlier process are gone: its version numbers meant other content.
-            assert len(list((tmp_path / "store-dumps").iterdir())) == 1
+            assert len(list((tmp_path / "store" / "dumps").iterdir())) == 1
     assert etags[0] == etags[1]

@@ -13,7 +13,7 @@ record with the one it saw last time and skip the download. Blank-node labels ar
 store's own, so a store rebuilt from scratch (``--memory``) gives new labels and a new
 checksum even for the same triples.
 
-Files live in ``{store}-dumps/`` beside an on-disk store, or in a temporary directory for a
+Files live in ``{store}/dumps/`` in an on-disk store's directory, or in a temporary directory for a
 store in memory. They are named by store version; the previous version's file is kept so
 that a download that has already begun can finish, older ones are deleted. Files left by
 an earlier process are deleted at first use: the version counter starts again at 0 in every
@@ -192,7 +192,7 @@ def _folder_of(store: Store, in_memory: bool) -> _DumpFolder:
     with _folders_lock:
         folder = _folders.get(store)
         if folder is None:
-            place = None if in_memory else store.path.with_name(store.path.name + "-dumps")
+            place = None if in_memory else store.path / "dumps"
             folder = _folders[store] = _DumpFolder(place)
         return folder
 

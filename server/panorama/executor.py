@@ -13,7 +13,8 @@ that computes for long before its first solution (aggregates, ORDER BY) can stil
 clean 503; a stream cut later ends the connection without the closing chunk, which HTTP
 clients report as an error instead of a silently shortened result.
 
-Frame: one type byte (H head, D data, E error, Z end), a 4-byte length, the payload.
+Frame: one type byte (R ready, H head, D data, E error, Z end), a 4-byte length, the
+payload. A worker says R once it has imported everything, so no query waits on a start-up.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ log = logging.getLogger("panorama.executor")
 _FRAME = struct.Struct("!cI")
 _LENGTH = struct.Struct("!I")
 _CHUNK = 64 * 1024
-HEAD, DATA, ERROR, END = b"H", b"D", b"E", b"Z"
+HEAD, DATA, ERROR, END, READY = b"H", b"D", b"E", b"Z", b"R"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def _worker_main(
     store: Store | None = None
     seen = -1
     with sock:
+        _send_frame(sock, READY, b"")
         while True:
             header = _receive_exactly(sock, _LENGTH.size)
             if header is None:
@@ -168,8 +170,12 @@ class _Worker:
     writer: asyncio.StreamWriter | None = None
 
     async def connect(self) -> None:
+        """Open the stream to the worker and wait for its start-up to finish."""
         if self.reader is None:
             self.reader, self.writer = await asyncio.open_connection(sock=self.sock)
+            kind, _ = await self.read_frame()
+            if kind != READY:
+                raise ConnectionError(f"the query worker started with {kind!r}")
 
     def send(self, job: QueryJob) -> None:
         payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
@@ -221,9 +227,12 @@ class QueryPool:
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
 
-    def start(self) -> None:
-        for _ in range(self.size):
-            self._idle.put_nowait(self._spawn())
+    async def start(self) -> None:
+        """Start the workers and wait until each can take a query."""
+        workers = [self._spawn() for _ in range(self.size)]
+        await asyncio.gather(*(worker.connect() for worker in workers))
+        for worker in workers:
+            self._idle.put_nowait(worker)
 
     def refresh(self) -> None:
         """Make every worker reopen the store before its next query, to see new writes."""
@@ -287,9 +296,9 @@ class QueryPool:
             ) from None
         released = False
         try:
-            await worker.connect()
-            worker.send(job)
             async with asyncio.timeout_at(deadline):
+                await worker.connect()  # a replacement may still be starting
+                worker.send(job)
                 kind, payload = await worker.read_frame()
                 if kind == ERROR:
                     self._release(worker)
