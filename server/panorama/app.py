@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from panorama import __version__, bundle, harvesting
+from panorama import __version__, bundle, harvesting, validation_http
 from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.errors import PanoramaError
@@ -82,13 +82,17 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 size=settings.query_workers,
                 timeout=settings.query_timeout,
             )
-            pool.start()
+            await pool.start()
+            validation = validation_http.ValidationService(settings)
+            validation.start(active)
             app.state.store, app.state.pool, app.state.settings = active, pool, settings
+            app.state.validation = validation
             app.state.cache = VersionedCache(active)
             app.state.named_queries = load_named_queries(settings.bundle / "queries")
             try:
                 yield
             finally:
+                validation.close()
                 pool.close()
         finally:
             if own_store:
@@ -187,13 +191,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # --- end dataset description ---
 
     # --- validation of contributions (panorama.validation_http) ---
-    from panorama import validation_http
-
-    validation = validation_http.ValidationService(settings)
-    app.state.validation = validation
-    # Its worker processes start once the store is open, and stop before it closes.
-    app.router.lifespan_context = validation.around(app.router.lifespan_context)
-
     @app.get("/validate", name="validate")
     def validate_page(request: Request) -> Response:
         """A page with a paste box and a file upload; the report is grouped by node."""
@@ -203,7 +200,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     async def validate_submission(request: Request, settings: SettingsDep) -> Response:
         """Validate Turtle, N-Triples or JSON-LD; answer a report (JSON, Turtle, JSON-LD, HTML)."""
         submitted = await validation_http.read_submission(request, settings.validation_max_bytes)
-        return await validation_http.answer(request, validation, submitted)
+        return await validation_http.answer(request, request.app.state.validation, submitted)
 
     # --- end validation ---
 

@@ -278,6 +278,48 @@ def dump(file: Path, graph: str | None, format_hint: str | None, store_dir: Path
         raise click.ClickException(f"Cannot write {file}: {error.strerror}") from error
 
 
+# --- validate (panorama.validation) ---
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "turtle", "json"]),
+    default="text",
+    help="Report as text, as a SHACL report in Turtle, or as JSON [text].",
+)
+@click.option("--lang", type=click.Choice(["de", "en"]), default="en", help="Messages [en].")
+@click.option("--syntax", help="Input format if the suffix does not say: turtle, ntriples, jsonld.")
+def validate(files: tuple[Path, ...], output: str, lang: str, syntax: str | None) -> None:
+    """Validate contribution FILES (together) against the project's SHACL shapes.
+
+    Exit code 0: the data conforms (warnings allowed); 1: it does not; 2: a file cannot be
+    read or parsed.
+    """
+    import json
+
+    from panorama.validation import validate_files
+    from panorama.validation_report import report_graph, report_json, report_text
+
+    settings = _settings()
+    try:
+        report = validate_files(
+            files, root=settings.bundle, base_iri=settings.base_iri, syntax=syntax
+        )
+    except PanoramaError as error:
+        click.echo(f"Error: {error.message}", err=True)
+        sys.exit(2)
+    if output == "json":
+        click.echo(json.dumps(report_json(report, lang), ensure_ascii=False, indent=2))
+    elif output == "turtle":
+        click.echo(report_graph(report, lang).serialize(format="turtle"))
+    else:
+        click.echo(report_text(report, lang), nl=False)
+    sys.exit(0 if report.conforms else 1)
+
+
+# --- end validate ---
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     main()

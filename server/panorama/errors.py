@@ -2,11 +2,13 @@
 
     PanoramaError (500)
     ├── BadRequest (400)
-    │   └── QuerySyntaxError (400)
+    │   ├── QuerySyntaxError (400)
+    │   └── RdfSyntaxError (400)
     ├── Forbidden (403)
     ├── NotAcceptable (406)
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
+    ├── UnprocessableEntity (422)
     └── ServiceUnavailable (503)
         └── QueryTimeout (503)
 
@@ -24,7 +26,9 @@ __all__ = [
     "PayloadTooLarge",
     "QuerySyntaxError",
     "QueryTimeout",
+    "RdfSyntaxError",
     "ServiceUnavailable",
+    "UnprocessableEntity",
     "UnsupportedMediaType",
 ]
 
@@ -48,6 +52,10 @@ class QuerySyntaxError(BadRequest):
     title = "SPARQL syntax error"
 
 
+class RdfSyntaxError(BadRequest):
+    title = "RDF syntax error"
+
+
 class Forbidden(PanoramaError):
     status = 403
     title = "Forbidden"
@@ -66,6 +74,11 @@ class PayloadTooLarge(PanoramaError):
 class UnsupportedMediaType(PanoramaError):
     status = 415
     title = "Unsupported media type"
+
+
+class UnprocessableEntity(PanoramaError):
+    status = 422
+    title = "Unprocessable entity"
 
 
 class ServiceUnavailable(PanoramaError):

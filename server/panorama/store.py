@@ -27,14 +27,19 @@ from rdflib.term import Node
 
 if TYPE_CHECKING:
     from panorama.config import Settings
-from panorama.errors import BadRequest, PanoramaError, QuerySyntaxError
+from panorama.errors import BadRequest, PanoramaError, PayloadTooLarge, QuerySyntaxError
 
-__all__ = ["CatalogEntry", "Evaluation", "QueryRequest", "Store", "StoreError"]
+__all__ = ["CatalogEntry", "Evaluation", "QueryRequest", "Store", "StoreError", "load_checked"]
 
 _SPDX = "http://spdx.org/rdf/terms#"
 _DCTERMS = "http://purl.org/dc/terms/"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _SYNTAX_POSITION = re.compile(r"^error at (\d+):(\d+): (.*)$", re.DOTALL)
+
+
+# A store directory holds Oxigraph's files in this folder, and the server's own files
+# (the contribution ledger, the dumps) beside it.
+_ENGINE_FOLDER = "oxigraph"
 
 
 class StoreError(PanoramaError):
@@ -155,7 +160,7 @@ class Store:
         """Open (or create) a store for reading and writing; one process at a time."""
         path.mkdir(parents=True, exist_ok=True)
         try:
-            return cls(ox.Store(str(path)), path, base_iri=base_iri)
+            return cls(ox.Store(str(path / _ENGINE_FOLDER)), path, base_iri=base_iri)
         except OSError as error:
             if "lock" in str(error).lower():
                 raise StoreError(
@@ -182,7 +187,7 @@ class Store:
         shm = Path("/dev/shm")
         parent = shm if shm.is_dir() else None
         path = Path(tempfile.mkdtemp(prefix="panorama-store-", dir=parent))
-        return cls(ox.Store(str(path)), path, base_iri=base_iri, temporary=True)
+        return cls(ox.Store(str(path / _ENGINE_FOLDER)), path, base_iri=base_iri, temporary=True)
 
     @classmethod
     def open_read_only(cls, path: Path, *, base_iri: str) -> Store:
@@ -190,7 +195,7 @@ class Store:
 
         The snapshot does not see later writes; open a new one to see them.
         """
-        if not (path / "CURRENT").is_file():
+        if not (path / _ENGINE_FOLDER / "CURRENT").is_file():
             raise StoreError(
                 f"There is no store at {path}. Create one with `panorama load FILE --store "
                 f"{path}` or start `panorama serve --store {path}`."
@@ -198,7 +203,7 @@ class Store:
         deadline = time.monotonic() + 5.0
         while True:
             try:
-                return cls(ox.Store.read_only(str(path)), path, base_iri=base_iri)
+                return cls(ox.Store.read_only(str(path / _ENGINE_FOLDER)), path, base_iri=base_iri)
             except (OSError, RuntimeError) as error:
                 # A writer compacting the store deletes files while we read its manifest
                 # ("Corruption: … No such file"); a moment later the manifest is whole.
@@ -418,3 +423,62 @@ class Store:
         # Flushed so that read-only snapshots opened from now on see the write.
         self._store.flush()
         self.version += 1
+
+
+# --- checked loading for validation (panorama.validation) ---------------------------------
+# "Parser error at line 2 column 10: …", "… between line 3 column 7 and line 4 column 1: …"
+_PARSER_POSITION = re.compile(r"^Parser error (?:at|between) line [^:]*: ")
+
+
+def load_checked(
+    data: bytes,
+    format_hint: str,
+    *,
+    graph: str,
+    into: Store | None = None,
+    max_triples: int | None = None,
+) -> Store:
+    """Parse untrusted ``data`` strictly into ``graph`` of a store held in process memory.
+
+    Made for submissions that are checked and thrown away: the store lives in this
+    process only (``into``, or a new one), so it is fast and leaves nothing behind. The
+    parser is Oxigraph's strict one, relative IRIs resolve against ``graph``, a JSON-LD
+    remote ``@context`` is refused (nothing is fetched) and named graphs are refused.
+    Which formats a caller accepts (no RDF/XML from strangers) is the caller's policy.
+
+    Returns:
+        the store holding the triples (``into`` if given).
+
+    Raises:
+        QuerySyntaxError: the data does not parse; the message names line and column.
+        BadRequest: the data asks for a remote JSON-LD context, or holds named graphs.
+        PayloadTooLarge: it holds more than ``max_triples`` triples (counted while parsing,
+            so an oversized submission is never held whole).
+    """
+    rdf_format = _rdf_format(format_hint)
+    target = ox.NamedNode(graph)
+    quads: list[ox.Quad] = []
+    try:
+        for quad in ox.parse(data, rdf_format, base_iri=graph, without_named_graphs=True):
+            quads.append(ox.Quad(quad.subject, quad.predicate, quad.object, target))
+            if max_triples is not None and len(quads) > max_triples:
+                raise PayloadTooLarge(
+                    f"The data holds more than {max_triples:,} triples, the limit here; "
+                    "split it into smaller parts."
+                )
+    except SyntaxError as error:
+        detail = _PARSER_POSITION.sub("", str(error.msg))
+        if "LoadDocumentCallback" in detail:
+            raise BadRequest(
+                "JSON-LD remote contexts are not loaded here: put the @context inline."
+            ) from error
+        if "named graph" in detail.lower():
+            raise BadRequest(
+                f"{rdf_format.name} data with named graphs: send one graph."
+            ) from error
+        if error.lineno:
+            error = SyntaxError(f"error at {error.lineno}:{error.offset or 1}: {detail}")
+        raise _syntax_error(error, data.decode("utf-8", "replace"), rdf_format.name) from None
+    store = into if into is not None else Store(ox.Store(), Path(), base_iri=graph)
+    store._store.extend(quads)
+    return store
