@@ -16,11 +16,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from panorama import __version__, bundle, harvesting, validation_http
+from panorama import __version__, bundle, contributions_http, harvesting, validation_http
 from panorama.cache import VersionedCache
 from panorama.config import Settings
+from panorama.contributions import Contributions
+from panorama.contributions_http import ContributionDesk
 from panorama.errors import PanoramaError
 from panorama.executor import QueryPool
+from panorama.ledger import Ledger
 from panorama.named_queries import load_named_queries
 from panorama.pages import home_response, search_response
 from panorama.query_page import query_page_response
@@ -59,6 +62,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[VersionedCache, Depends(get_cache)]
 
 
+async def get_desk(request: Request) -> ContributionDesk:
+    return request.app.state.desk
+
+
+DeskDep = Annotated[ContributionDesk, Depends(get_desk)]
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """Build the application.
 
@@ -85,8 +95,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             await pool.start()
             validation = validation_http.ValidationService(settings)
             validation.start(active)
+            contributions = Contributions(active, Ledger(active.path / "ledger.sqlite3"))
+            if dropped := contributions.reconcile():
+                log.warning("contributions left unfinished by a crash, dropped: %s", dropped)
             app.state.store, app.state.pool, app.state.settings = active, pool, settings
             app.state.validation = validation
+            app.state.desk = ContributionDesk(
+                contributions, validation, pool, max_bytes=settings.validation_max_bytes
+            )
             app.state.cache = VersionedCache(active)
             app.state.named_queries = load_named_queries(settings.bundle / "queries")
             try:
@@ -203,6 +219,37 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return await validation_http.answer(request, request.app.state.validation, submitted)
 
     # --- end validation ---
+
+    # --- contributions (panorama.contributions_http) ---
+    @app.post("/contributions", name="contribute", status_code=201)
+    async def contribute(request: Request, desk: DeskDep) -> Response:
+        """Replace the contributor's graph with the Turtle or N-Triples sent (Bearer token)."""
+        return await desk.submit(request)
+
+    @app.get("/contributions", name="contributions")
+    def contributions_list(request: Request, desk: DeskDep) -> Response:
+        return contributions_http.list_response(request, desk)
+
+    @app.get("/contributions/new", name="contribution_form")
+    def contribution_form(request: Request) -> Response:
+        return contributions_http.form_page(request)
+
+    @app.get("/contributions/{version_id}", name="contribution")
+    def contribution(version_id: str, request: Request, desk: DeskDep) -> Response:
+        return contributions_http.one_response(request, desk, version_id)
+
+    @app.get("/contributions/{version_id}/content", name="contribution_content")
+    def contribution_content(version_id: str, desk: DeskDep) -> Response:
+        return contributions_http.content_response(desk, version_id)
+
+    @app.get("/contributions/{version_id}/report", name="contribution_report")
+    def contribution_report(version_id: str, desk: DeskDep) -> Response:
+        return contributions_http.report_response(desk, version_id)
+
+    @app.post("/contributions/{version_id}/rollback", name="contribution_rollback")
+    async def contribution_rollback(version_id: str, request: Request, desk: DeskDep) -> Response:
+        """Restore an earlier version of the caller's own graph (Bearer token)."""
+        return await desk.rollback(request, version_id)
 
     # Must stay the last route: any other path names a resource in the namespace.
     @app.api_route("/{path:path}", methods=["GET", "HEAD"], name="resource")

@@ -92,8 +92,9 @@ def sync(
             status = "unchanged"
         else:
             try:
+                record = store.catalog_record(bundled.graph, source=bundled.relative, sha256=sha256)
                 report.triples += store.replace_graph(
-                    bundled.graph, data, bundled.path.suffix, source=bundled.relative, sha256=sha256
+                    bundled.graph, data, bundled.path.suffix, records=[record]
                 )
             except PanoramaError as error:
                 raise StoreError(f"{bundled.relative}: {error.message}") from error

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from panorama import __version__, bundle
 from panorama.config import Settings, default_store_dir
+from panorama.contributions import Contributions
 from panorama.errors import PanoramaError
+from panorama.ledger import Contributor, Ledger
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
 from panorama.sparql import check_query
 from panorama.store import QueryRequest, Store
@@ -323,3 +325,220 @@ def validate(files: tuple[Path, ...], output: str, lang: str, syntax: str | None
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     main()
+
+
+# Contributors and contributions -------------------------------------------------------------
+
+
+def _ledger(store_dir: Path | None) -> Ledger:
+    settings = _settings(store=store_dir)
+    assert settings.store is not None
+    settings.store.mkdir(parents=True, exist_ok=True)
+    try:
+        return Ledger(settings.store / "ledger.sqlite3")
+    except PanoramaError as error:
+        _fail(error)
+        raise
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke contributors' API tokens (works while the server runs)."""
+
+
+@token.command("create")
+@click.argument("name")
+@_store_options
+def token_create(name: str, store_dir: Path | None) -> None:
+    """Create contributor NAME and print its token, once: only a hash is kept."""
+    try:
+        secret = _ledger(store_dir).create_contributor(name)
+    except PanoramaError as error:
+        _fail(error)
+    click.echo(secret)
+    click.echo(
+        f"Token for {name!r}: give it to the contributor now; it cannot be shown again.",
+        err=True,
+    )
+
+
+@token.command("list")
+@_store_options
+def token_list(store_dir: Path | None) -> None:
+    """List contributors: name, created, revoked."""
+    for contributor in _ledger(store_dir).contributors():
+        state = f"revoked {contributor.revoked}" if contributor.revoked else "active"
+        click.echo(f"{contributor.name}\t{contributor.created}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("name")
+@_store_options
+def token_revoke(name: str, store_dir: Path | None) -> None:
+    """Revoke NAME's token; it stops working at once."""
+    try:
+        _ledger(store_dir).revoke(name)
+    except PanoramaError as error:
+        _fail(error)
+    click.echo(f"Revoked {name!r}.", err=True)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", required=True, help="The server, e.g. http://127.0.0.1:8000.")
+@click.option("--token", "secret", envvar="PANORAMA_TOKEN", required=True, help="Your token.")
+@click.option("--message", help="A note kept with the contribution.")
+def contribute(file: Path, url: str, secret: str, message: str | None) -> None:
+    """Send FILE (Turtle or N-Triples) as your graph's new version.
+
+    Exit code 0: accepted; 1: refused (the report says why); 2: it could not be sent.
+    """
+    import httpx
+
+    media_type = "application/n-triples" if file.suffix == ".nt" else "text/turtle"
+    try:
+        response = httpx.post(
+            url.rstrip("/") + "/contributions",
+            content=file.read_bytes(),
+            params={"message": message} if message else None,
+            headers={
+                "Content-Type": media_type,
+                "Authorization": f"Bearer {secret}",
+                "Accept": "application/json",
+            },
+            timeout=120,
+        )
+    except httpx.HTTPError as error:
+        click.echo(f"Error: cannot reach {url}: {error}", err=True)
+        sys.exit(2)
+    click.echo(response.text)
+    if response.status_code == 201:
+        click.echo(f"Accepted: {response.headers.get('location')}", err=True)
+        return
+    click.echo(f"Refused ({response.status_code}).", err=True)
+    sys.exit(1 if response.status_code == 422 else 2)
+
+
+@main.group()
+def contributions() -> None:
+    """List and roll back contributions."""
+
+
+@contributions.command("list")
+@_store_options
+def contributions_list(store_dir: Path | None) -> None:
+    """Every accepted version, newest first: id, contributor, time, triples, message."""
+    for version in _ledger(store_dir).versions():
+        click.echo(
+            f"{version.id}\t{version.contributor}\t{version.created}\t{version.triples}"
+            f"\t{version.message or ''}"
+        )
+
+
+@contributions.command("rollback")
+@click.argument("version_id")
+@_store_options
+def contributions_rollback(version_id: str, store_dir: Path | None) -> None:
+    """Make version VERSION_ID its contributor's graph again (validated again first).
+
+    Run it with the server stopped; with a server running, its contributor can POST
+    /contributions/VERSION_ID/rollback instead.
+    """
+    import json
+
+    from panorama.validation import (
+        Submission,
+        SubmissionPart,
+        load_shapes,
+        reference_data,
+        validate,
+    )
+    from panorama.validation_report import report_json
+
+    settings = _settings(store=store_dir)
+    assert settings.store is not None
+    try:
+        store = Store.open(settings.store, base_iri=settings.base_iri)
+    except PanoramaError as error:
+        _fail(error)
+    try:
+        desk = Contributions(store, Ledger(settings.store / "ledger.sqlite3"))
+        version, content = desk.restorable(version_id)
+        fmt = "turtle" if version.media_type == "text/turtle" else "ntriples"
+        report = validate(
+            Submission((SubmissionPart(content, fmt, version_id),)),
+            load_shapes(settings.bundle, settings.base_iri),
+            reference_data(store),
+            base_iri=settings.base_iri,
+        )
+        if not report.conforms:
+            raise click.ClickException(
+                f"{version_id} no longer conforms to the shapes ({report.count('Violation')} "
+                "violation(s)); nothing was changed."
+            )
+        contributor = Contributor(version.contributor, version.created, None)
+        accepted = desk.accept(
+            contributor,
+            content,
+            version.media_type,
+            triples=report.triples,
+            report=json.dumps(report_json(report, "en")),
+            message=f"Restores {version_id}",
+            restores=version_id,
+        )
+        click.echo(
+            f"Restored {version_id} as {accepted.version.id} in <{accepted.graph}>.", err=True
+        )
+    except PanoramaError as error:
+        _fail(error)
+    finally:
+        store.close()
+
+
+@main.command()
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@_store_options
+def backup(target: Path, store_dir: Path | None) -> None:
+    """Copy the store and its ledger into TARGET, a new directory (works while serving)."""
+    settings = _settings(store=store_dir)
+    assert settings.store is not None
+    if target.exists():
+        raise click.ClickException(f"{target} exists; give a new directory.")
+    try:
+        # The store first: a ledger copied later may know more, never less (restore drops
+        # what the store lacks).
+        store = Store.open_read_only(settings.store, base_iri=settings.base_iri)
+        store.backup(target)
+        Ledger(settings.store / "ledger.sqlite3").backup(target / "ledger.sqlite3")
+    except PanoramaError as error:
+        _fail(error)
+    click.echo(f"Backed up {settings.store} to {target}.", err=True)
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_store_options
+def restore(source: Path, store_dir: Path | None) -> None:
+    """Make the backup SOURCE the store (the store directory must not hold a store yet)."""
+    import shutil
+
+    settings = _settings(store=store_dir)
+    assert settings.store is not None
+    if (settings.store / "oxigraph").exists():
+        raise click.ClickException(
+            f"{settings.store} holds a store already; restore into a new directory (--store) "
+            "or move the old one away first."
+        )
+    if not (source / "oxigraph" / "CURRENT").is_file():
+        raise click.ClickException(f"{source} is not a backup made by `panorama backup`.")
+    settings.store.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / "oxigraph", settings.store / "oxigraph")
+    if (source / "ledger.sqlite3").is_file():
+        shutil.copy2(source / "ledger.sqlite3", settings.store / "ledger.sqlite3")
+    store = Store.open(settings.store, base_iri=settings.base_iri)
+    try:
+        dropped = Contributions(store, Ledger(settings.store / "ledger.sqlite3")).reconcile()
+    finally:
+        store.close()
+    note = f"; dropped {len(dropped)} version(s) the store did not hold" if dropped else ""
+    click.echo(f"Restored {source} into {settings.store}{note}.", err=True)

@@ -4,7 +4,9 @@
     ├── BadRequest (400)
     │   ├── QuerySyntaxError (400)
     │   └── RdfSyntaxError (400)
+    ├── Unauthorized (401)
     ├── Forbidden (403)
+    ├── NotFound (404)
     ├── NotAcceptable (406)
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
@@ -22,12 +24,14 @@ __all__ = [
     "BadRequest",
     "Forbidden",
     "NotAcceptable",
+    "NotFound",
     "PanoramaError",
     "PayloadTooLarge",
     "QuerySyntaxError",
     "QueryTimeout",
     "RdfSyntaxError",
     "ServiceUnavailable",
+    "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
 ]
@@ -56,9 +60,19 @@ class RdfSyntaxError(BadRequest):
     title = "RDF syntax error"
 
 
+class Unauthorized(PanoramaError):
+    status = 401
+    title = "Unauthorized"
+
+
 class Forbidden(PanoramaError):
     status = 403
     title = "Forbidden"
+
+
+class NotFound(PanoramaError):
+    status = 404
+    title = "Not found"
 
 
 class NotAcceptable(PanoramaError):

@@ -202,8 +202,18 @@ class Ledger:
                 "media_type, message, replaces, restores, content, report) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    version.id, contributor, created, version.sha256, version.size, triples,
-                    media_type, message, replaces, restores, content, report,
+                    version.id,
+                    contributor,
+                    created,
+                    version.sha256,
+                    version.size,
+                    triples,
+                    media_type,
+                    message,
+                    replaces,
+                    restores,
+                    content,
+                    report,
                 ),
             )
         return version
@@ -213,9 +223,9 @@ class Ledger:
             connection.execute("UPDATE versions SET applied = 1 WHERE id = ?", (version_id,))
 
     def discard(self, version_id: str) -> None:
-        """Forget a version whose graph write failed."""
+        """Forget a version the store does not hold (its write failed, or a restore lost it)."""
         with self._connect() as connection:
-            connection.execute("DELETE FROM versions WHERE id = ? AND applied = 0", (version_id,))
+            connection.execute("DELETE FROM versions WHERE id = ?", (version_id,))
 
     def versions(self, contributor: str | None = None) -> list[Version]:
         """Applied versions, newest first."""
@@ -232,8 +242,13 @@ class Ledger:
             return [Version(*row[:-1], applied=bool(row[-1])) for row in rows.fetchall()]
 
     def version(self, version_id: str) -> Version | None:
-        found = [v for v in self.versions() if v.id == version_id]
-        return found[0] if found else None
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT id, contributor, created, sha256, size, triples, media_type, message, "
+                "replaces, restores, applied FROM versions WHERE id = ? AND applied = 1",
+                (version_id,),
+            ).fetchone()
+        return Version(*row[:-1], applied=bool(row[-1])) if row else None
 
     def content(self, version_id: str) -> tuple[bytes, str]:
         """The submitted document and its validation report."""

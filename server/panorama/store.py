@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
@@ -60,6 +61,19 @@ class QueryRequest:
     union_default_graph: bool = True
     #: (variable, IRI) pairs bound as RDF terms (SPARQL SEP-0007), never pasted into text.
     substitutions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Record:
+    """Statements about a graph, written in the transaction that replaces the graph.
+
+    ``remove`` is a ``DELETE WHERE`` pattern for the statements they replace; ``add`` is
+    triples in SPARQL ``INSERT DATA`` syntax. Both are the server's own text, never a user's.
+    """
+
+    graph: str
+    add: str
+    remove: str = ""
 
 
 @dataclass(frozen=True)
@@ -346,13 +360,13 @@ class Store:
         data: bytes,
         format_hint: str,
         *,
-        source: str,
-        sha256: str,
+        records: Sequence[Record] = (),
     ) -> int:
-        """Make ``data`` the whole content of ``graph``, in one transaction.
+        """Make ``data`` the whole content of ``graph``, with ``records`` about it, atomically.
 
         The data is parsed strictly with the graph IRI as its base, so ``<>`` in a file
-        denotes the file's own graph. Its catalog entry is written in the same transaction.
+        denotes the file's own graph. One SPARQL update does everything: readers see the
+        old graph or the new one, and a crash leaves the old one, never a mix.
 
         Returns:
             the number of triples now in the graph.
@@ -367,24 +381,35 @@ class Store:
         except SyntaxError as error:
             raise _syntax_error(error, data.decode("utf-8", "replace"), rdf_format.name) from error
         if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
-            raise StoreError(f"{source} holds named graphs; a bundled file holds one graph.")
+            raise StoreError(f"<{graph}>: the data holds named graphs; give one graph.")
         triples = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
-        now = datetime.datetime.now(datetime.UTC).isoformat()
+        removals = "".join(
+            f" ; DELETE WHERE {{ GRAPH <{r.graph}> {{ {r.remove} }} }}" for r in records if r.remove
+        )
+        additions = " ".join(f"GRAPH <{r.graph}> {{ {r.add} }}" for r in records if r.add)
         self._store.update(
-            f"""DROP SILENT GRAPH <{graph}> ;
-            DELETE WHERE {{ GRAPH <{self.catalog_graph}> {{
-                <{graph}> <{_SPDX}checksum> ?c . ?c ?p ?o . <{graph}> ?q ?v }} }} ;
-            INSERT DATA {{
-              GRAPH <{graph}> {{ {triples.decode()} }}
-              GRAPH <{self.catalog_graph}> {{
-                <{graph}> <{_DCTERMS}source> {_literal(source)} ;
-                  <{_DCTERMS}modified> "{now}"^^<http://www.w3.org/2001/XMLSchema#dateTime> ;
-                  <{_SPDX}checksum> [ a <{_SPDX}Checksum> ;
-                    <{_SPDX}algorithm> <{_SPDX}checksumAlgorithm_sha256> ;
-                    <{_SPDX}checksumValue> {_literal(sha256)} ] }} }}"""
+            f"DROP SILENT GRAPH <{graph}>{removals} ; "
+            f"INSERT DATA {{ GRAPH <{graph}> {{ {triples.decode()} }} {additions} }}"
         )
         self._changed()
         return len(quads)
+
+    def catalog_record(self, graph: str, *, source: str, sha256: str) -> Record:
+        """The catalog entry of a graph loaded from a file (its path and SHA-256)."""
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        return Record(
+            self.catalog_graph,
+            remove=f"<{graph}> <{_SPDX}checksum> ?c . ?c ?p ?o . <{graph}> ?q ?v",
+            add=f"""<{graph}> <{_DCTERMS}source> {_literal(source)} ;
+                  <{_DCTERMS}modified> "{now}"^^<http://www.w3.org/2001/XMLSchema#dateTime> ;
+                  <{_SPDX}checksum> [ a <{_SPDX}Checksum> ;
+                    <{_SPDX}algorithm> <{_SPDX}checksumAlgorithm_sha256> ;
+                    <{_SPDX}checksumValue> {_literal(sha256)} ] .""",
+        )
+
+    def contains(self, subject: str, graph: str) -> bool:
+        """Whether ``graph`` says anything about ``subject``."""
+        return bool(self._store.query(f"ASK {{ GRAPH <{graph}> {{ <{subject}> ?p ?o }} }}"))
 
     def drop_graph(self, graph: str) -> None:
         """Remove a graph and its catalog entry, in one transaction."""
@@ -394,6 +419,11 @@ class Store:
                 <{graph}> <{_SPDX}checksum> ?c . ?c ?p ?o . <{graph}> ?q ?v }} }}"""
         )
         self._changed()
+
+    def backup(self, target: Path) -> None:
+        """Copy the store into ``target`` (a new directory), consistently, while it serves."""
+        target.mkdir(parents=True)
+        self._store.backup(str(target / _ENGINE_FOLDER))
 
     def load(
         self,
