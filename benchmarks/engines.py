@@ -1,0 +1,394 @@
+"""The SPARQL servers under test: load the same files, serve on 127.0.0.1, report RSS.
+
+- ``panorama``: ``panorama load`` then ``panorama serve --store`` (our server, as shipped);
+- ``oxigraph``: ``oxigraph load`` then ``oxigraph serve-read-only --union-default-graph``;
+- ``virtuoso``: ``virtuoso-t`` with a minimal ini file, bulk-loaded with ``ld_dir``;
+- ``rdflib``: rdflib-endpoint over an in-memory ``Dataset`` (small scales only).
+
+Every engine sees the synthetic data plus the bundled files, with the union of all graphs
+as the default graph. Each server runs in its own session so that stopping it ends the
+processes it started (query workers included), and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+__all__ = ["ENGINES", "Engine", "LoadResult", "RssSampler", "free_port", "write_bundle"]
+
+HOST = "127.0.0.1"
+VENV_BIN = Path(sys.executable).parent
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    try:
+        root = psutil.Process(pid)
+        total = root.memory_info().rss
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += child.memory_info().rss
+        return total
+    except psutil.Error:
+        return 0
+
+
+class RssSampler:
+    """Samples a process tree's RSS in a thread; ``peak`` since the last ``reset``."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0
+        self.last = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.last = tree_rss(self.pid)
+            self.peak = max(self.peak, self.last)
+            self._stop.wait(self.interval)
+
+    def reset(self) -> int:
+        self.last = tree_rss(self.pid)
+        self.peak = self.last
+        return self.last
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run_loader(command: list[str], log: Path) -> tuple[float, int, str]:
+    """Run a load command; return wall seconds, peak RSS of its tree, its output."""
+    started = time.perf_counter()
+    with log.open("a") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        sampler = RssSampler(process.pid, 0.2)
+        code = process.wait()
+        sampler.stop()
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({code}); see {log}")
+    return seconds, sampler.peak, log.read_text()[-2000:]
+
+
+def write_bundle(path: Path) -> Path:
+    """The bundled ontology/data/shapes as N-Quads, one graph per file as panorama names them."""
+    import pyoxigraph as ox
+
+    from panorama import bundle
+    from panorama.config import DEFAULT_BASE_IRI, bundle_root
+
+    with path.open("wb") as out:
+        for bundled in bundle.bundled_files(bundle_root(), DEFAULT_BASE_IRI):
+            graph = ox.NamedNode(bundled.graph)
+            quads = [
+                ox.Quad(q.subject, q.predicate, q.object, graph)
+                for q in ox.parse(
+                    bundled.path.read_bytes(),
+                    ox.RdfFormat.from_extension(bundled.path.suffix[1:]) or ox.RdfFormat.TURTLE,
+                    base_iri=bundled.graph,
+                )
+            ]
+            out.write(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+    return path
+
+
+@dataclass
+class LoadResult:
+    seconds: float
+    peak_rss: int
+    detail: str = ""
+
+
+@dataclass
+class Engine:
+    """One server under test; subclasses know how to load and start it."""
+
+    name: str
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    query_path: str = "/sparql"
+    sampler: RssSampler | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}{self.query_path}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+        raise NotImplementedError
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 900) -> float:
+        """Start the server and wait until it answers a query; return the seconds it took."""
+        started = time.perf_counter()
+        out = self.log.open("a")
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.workdir,
+            env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited ({self.process.returncode}); see {self.log}"
+                )
+            try:
+                response = httpx.get(
+                    self.url,
+                    params={"query": "ASK { ?s ?p ?o }"},
+                    headers={"Accept": "application/sparql-results+json"},
+                    timeout=5,
+                )
+                if response.status_code == 200:
+                    self.sampler = RssSampler(self.pid)
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.process is None or self.process.poll() is not None:
+            return
+        # The server runs in a session of its own: signal that group, which is exactly the
+        # processes this benchmark started for it.
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@dataclass
+class Panorama(Engine):
+    workers: int | None = None
+    query_timeout: float = 300
+
+    @property
+    def store(self) -> Path:
+        return self.workdir / "panorama-store"
+
+    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+        shutil.rmtree(self.store, ignore_errors=True)
+        seconds, rss, output = _run_loader(
+            [str(VENV_BIN / "panorama"), "load", str(data), "--store", str(self.store)], self.log
+        )
+        # The bundle is not loaded here: `panorama serve` syncs it into the store itself.
+        found = re.findall(r"Loaded .*", output)
+        return LoadResult(seconds, rss, found[-1] if found else "")
+
+    def command(self) -> list[str]:
+        command = [
+            str(VENV_BIN / "panorama"),
+            "serve",
+            "--store",
+            str(self.store),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--query-timeout",
+            str(self.query_timeout),
+        ]
+        if self.workers:
+            command += ["--query-workers", str(self.workers)]
+        return command
+
+
+@dataclass
+class Oxigraph(Engine):
+    query_path: str = "/query"
+
+    @property
+    def store(self) -> Path:
+        return self.workdir / "oxigraph-store"
+
+    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+        shutil.rmtree(self.store, ignore_errors=True)
+        oxigraph = str(VENV_BIN / "oxigraph")
+        seconds, rss, output = _run_loader(
+            [oxigraph, "load", "--location", str(self.store), "--file", str(data)], self.log
+        )
+        _run_loader(
+            [oxigraph, "load", "--location", str(self.store), "--file", str(bundle_file)], self.log
+        )
+        return LoadResult(seconds, rss, output.strip().splitlines()[-1] if output.strip() else "")
+
+    def command(self) -> list[str]:
+        return [
+            str(VENV_BIN / "oxigraph"),
+            "serve-read-only",
+            "--location",
+            str(self.store),
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--union-default-graph",
+        ]
+
+
+_VIRTUOSO_INI = """[Database]
+DatabaseFile = {dir}/virtuoso.db
+ErrorLogFile = {dir}/virtuoso.log
+LockFile = {dir}/virtuoso.lck
+TransactionFile = {dir}/virtuoso.trx
+xa_persistent_file = {dir}/virtuoso.pxa
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {dir}/virtuoso-temp.db
+TransactionFile = {dir}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = {host}:{sql_port}
+ServerThreads = 40
+NumberOfBuffers = 340000
+MaxDirtyBuffers = 250000
+DirsAllowed = ., {data_dir}
+CheckpointInterval = 0
+
+[HTTPServer]
+ServerPort = {host}:{http_port}
+ServerThreads = 40
+MaxClientConnections = 40
+KeepAliveTimeout = 10
+
+[SPARQL]
+ResultSetMaxRows = 2000000
+MaxQueryCostEstimationTime = 0
+MaxQueryExecutionTime = 300
+DefaultQuery = ASK {{ ?s ?p ?o }}
+"""
+
+
+@dataclass
+class Virtuoso(Engine):
+    sql_port: int = field(default_factory=free_port)
+
+    @property
+    def directory(self) -> Path:
+        return self.workdir / "virtuoso"
+
+    def _isql(self, statement: str) -> str:
+        result = subprocess.run(
+            ["isql-vt", f"{HOST}:{self.sql_port}", "dba", "dba", f"exec={statement}"],
+            capture_output=True,
+            text=True,
+            timeout=7200,
+            check=False,
+        )
+        if result.returncode != 0 or "Error" in result.stdout + result.stderr:
+            raise RuntimeError(f"isql {statement!r}: {result.stdout[-500:]} {result.stderr[-500:]}")
+        return result.stdout
+
+    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory.mkdir(parents=True)
+        (self.directory / "virtuoso.ini").write_text(
+            _VIRTUOSO_INI.format(
+                dir=self.directory,
+                host=HOST,
+                sql_port=self.sql_port,
+                http_port=self.port,
+                data_dir=data.parent,
+            )
+        )
+        # Loading needs the server running: start it on the empty database, load, and keep it.
+        self.start()
+        default = "https://w3id.org/cluster-panorama/graph/data/synthetic/default"
+        started = time.perf_counter()
+        self.sampler.reset()
+        self._isql(
+            f"ld_dir('{data.parent}', '{data.name}', '{default}'); rdf_loader_run(); checkpoint;"
+        )
+        seconds = time.perf_counter() - started
+        peak = self.sampler.peak
+        self._isql(
+            f"ld_dir('{bundle_file.parent}', '{bundle_file.name}', '{default}'); "
+            "rdf_loader_run(); checkpoint;"
+        )
+        return LoadResult(seconds, peak, "ld_dir + rdf_loader_run + checkpoint")
+
+    def command(self) -> list[str]:
+        return ["virtuoso-t", "-f", "-c", str(self.directory / "virtuoso.ini")]
+
+    def start(self, timeout: float = 900) -> float:
+        if self.process is not None and self.process.poll() is None:
+            return 0.0  # already running since the load
+        return super().start(timeout)
+
+
+@dataclass
+class Rdflib(Engine):
+    files: tuple[Path, ...] = ()
+
+    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+        # rdflib holds the graph in the server process: loading is part of starting it.
+        self.files = (data, bundle_file)
+        seconds = self.start()
+        return LoadResult(seconds, self.sampler.peak if self.sampler else 0, "parse at start-up")
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "benchmarks.rdflib_server",
+            "--port",
+            str(self.port),
+            *map(str, self.files),
+        ]
+
+    def start(self, timeout: float = 900) -> float:
+        if self.process is not None and self.process.poll() is None:
+            return 0.0
+        return super().start(timeout)
+
+
+ENGINES = {"panorama": Panorama, "oxigraph": Oxigraph, "virtuoso": Virtuoso, "rdflib": Rdflib}

@@ -1,0 +1,203 @@
+"""The clients: one sequential keep-alive client for latency, ``wrk`` for throughput.
+
+Latency is measured one request at a time with ``httpx`` (keep-alive), from sending the
+request to the last byte of the body; counting the rows happens after the clock stops.
+Throughput is measured with ``wrk`` (C, epoll) replaying a file of mixed requests: its CPU
+time is read from the kernel (``wait4``), so every report says what share of a core the
+generator itself took, and ``calibrate`` runs both clients against a trivial endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from benchmarks.engines import HOST, free_port
+from benchmarks.mix import QueryInstance
+
+__all__ = ["Measured", "WrkResult", "calibrate", "measure", "run_wrk", "write_requests"]
+
+LUA = Path(__file__).with_name("mix.lua")
+
+
+@dataclass
+class Measured:
+    seconds: float
+    status: int
+    rows: int | None
+    size: int
+    error: str = ""
+
+
+def count_rows(content_type: str, body: bytes) -> int | None:
+    """Solutions in a JSON result, 1 for a boolean, lines of N-Triples; None if unknown."""
+    if "json" in content_type:
+        data = json.loads(body)
+        if "boolean" in data:
+            return 1
+        return len(data["results"]["bindings"])
+    if "n-triples" in content_type or "ntriples" in content_type or "text/plain" in content_type:
+        return sum(1 for line in body.splitlines() if line.strip() and not line.startswith(b"#"))
+    import pyoxigraph as ox
+
+    rdf_format = ox.RdfFormat.from_media_type(content_type.split(";")[0].strip())
+    if rdf_format is not None:
+        return sum(1 for _ in ox.parse(body, rdf_format))
+    return None
+
+
+#: wrk sends no Accept-Encoding; the latency client does the same unless told otherwise.
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
+def measure(
+    client: httpx.Client,
+    url: str,
+    instance: QueryInstance,
+    timeout: float,
+    headers: dict[str, str] = IDENTITY,
+) -> Measured:
+    """One request, timed from sending to the last byte of the (decoded) body."""
+    started = time.perf_counter()
+    try:
+        response = client.get(
+            url,
+            params={"query": instance.query},
+            headers={"Accept": instance.accept, **headers},
+            timeout=timeout,
+        )
+        body = response.content
+    except httpx.HTTPError as error:
+        return Measured(time.perf_counter() - started, 0, None, 0, type(error).__name__)
+    seconds = time.perf_counter() - started
+    if response.status_code != 200:
+        return Measured(
+            seconds, response.status_code, None, len(body), body[:200].decode(errors="replace")
+        )
+    try:
+        rows = count_rows(response.headers.get("content-type", ""), body)
+    except (ValueError, KeyError) as error:
+        return Measured(seconds, 200, None, len(body), f"unreadable result: {error}")
+    return Measured(seconds, 200, rows, len(body))
+
+
+def write_requests(path: Path, instances: list[QueryInstance]) -> Path:
+    """The request file ``mix.lua`` replays: url-encoded query, tab, Accept."""
+    with path.open("w") as out:
+        for instance in instances:
+            out.write(f"query={quote(instance.query, safe='')}\t{instance.accept}\n")
+    return path
+
+
+@dataclass
+class WrkResult:
+    clients: int
+    seconds: float
+    requests: int
+    throughput: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int
+    status_errors: int
+    timeouts: int
+    client_cpu_seconds: float
+    client_cpu_per_request_us: float
+    client_core_share: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_wrk(
+    url: str, requests_file: Path, clients: int, duration: float, threads: int = 2
+) -> WrkResult:
+    """Run ``wrk`` for ``duration`` seconds with ``clients`` keep-alive connections."""
+    base, path = url.split("/", 3)[2], "/" + url.split("/", 3)[3]
+    command = [
+        "wrk",
+        f"-t{min(threads, clients)}",
+        f"-c{clients}",
+        f"-d{duration:.0f}s",
+        "--timeout",
+        "120s",
+        "-s",
+        str(LUA),
+        f"http://{base}",
+        "--",
+        path,
+        str(requests_file),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    lines = [line for line in output.splitlines() if line.startswith("WRKJSON ")]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed: {output[-1000:]}")
+    data = json.loads(lines[-1][len("WRKJSON ") :])
+    seconds = data["duration_us"] / 1e6
+    cpu = usage.ru_utime + usage.ru_stime
+    errors = data["connect_errors"] + data["read_errors"] + data["write_errors"]
+    return WrkResult(
+        clients=clients,
+        seconds=round(seconds, 2),
+        requests=data["requests"],
+        throughput=round(data["requests"] / seconds, 2),
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=errors,
+        status_errors=data["status_errors"],
+        timeouts=data["timeouts"],
+        client_cpu_seconds=round(cpu, 3),
+        client_cpu_per_request_us=round(cpu / max(data["requests"], 1) * 1e6, 1),
+        client_core_share=round(cpu / seconds, 4),
+    )
+
+
+def calibrate(requests_file: Path, duration: float = 5.0) -> dict:
+    """Both clients against a trivial endpoint: the ceiling of the load generator itself."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.static_server", "--port", str(port)],
+        start_new_session=True,
+    )
+    url = f"http://{HOST}:{port}/sparql"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        result: dict = {"endpoint": "static 200 JSON answer (benchmarks/static_server.py)"}
+        for clients in (8, 32):
+            result[f"wrk_{clients}"] = run_wrk(url, requests_file, clients, duration).as_dict()
+        # The sequential client's own floor, with the same (long) query strings.
+        lines = requests_file.read_text().splitlines()[:500]
+        samples = []
+        with httpx.Client() as client:
+            for line in lines:
+                query = line.split("\t")[0]
+                started = time.perf_counter()
+                client.get(url + "?" + query, headers={"Accept": "application/sparql-results+json"})
+                samples.append(time.perf_counter() - started)
+        samples.sort()
+        result["httpx_sequential_median_ms"] = round(samples[len(samples) // 2] * 1000, 3)
+        result["httpx_sequential_p95_ms"] = round(samples[int(len(samples) * 0.95)] * 1000, 3)
+        return result
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -1,0 +1,213 @@
+"""Turn a results dictionary (see ``run.py``) into Markdown and a PNG plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["markdown", "plot"]
+
+BASELINE = "oxigraph"
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    if not value or not base:
+        return "-"
+    return f"{value / base:.2f}x"
+
+
+def _size_section(size: dict) -> list[str]:
+    lines = [f"## {size['size']} ({size['triples']:,} triples, {size['clusters']:,} clusters)", ""]
+    load = size.get("load", {})
+    if load:
+        lines += [
+            "| Engine | Load s | triples/s | Loader peak RSS MB | Server idle RSS MB "
+            "| Server peak RSS MB |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, entry in load.items():
+            lines.append(
+                f"| {name} | {entry['seconds']} | {entry['triples_per_s']:,} "
+                f"| {entry['peak_rss_mb']} | {entry.get('idle_rss_mb', '-')} "
+                f"| {size.get('peak_rss_mb', {}).get(name, '-')} |"
+            )
+        lines += [
+            "",
+            f"Load speed, panorama / oxigraph: **{size.get('load_ratio_vs_oxigraph')}x** "
+            "(same file, wall time of `panorama load` vs `oxigraph load`).",
+            "",
+        ]
+    latency = size.get("latency", {}).get("engines", {})
+    if latency:
+        names = list(latency)
+        header = (
+            "| Query | "
+            + " | ".join(f"{n} median ms | p95" for n in names)
+            + " | panorama/native median |"
+        )
+        lines += [
+            "### Latency, one request at a time",
+            "",
+            header,
+            "|---|" + "---:|---:|" * len(names) + "---:|",
+        ]
+        kinds = list(latency.get(BASELINE, latency[names[0]])["kinds"])
+        for kind in kinds:
+            cells = []
+            for name in names:
+                entry = latency[name]["kinds"].get(kind)
+                cells.append(f"{entry['median_ms']} | {entry['p95_ms']}" if entry else "- | -")
+            ours = latency.get("panorama", {}).get("kinds", {}).get(kind, {}).get("median_ms")
+            base = latency.get(BASELINE, {}).get("kinds", {}).get(kind, {}).get("median_ms")
+            lines.append(f"| {kind} | " + " | ".join(cells) + f" | {_ratio(ours, base)} |")
+        lines.append("")
+        for name in names:
+            for kind, errors in latency[name]["failures"].items():
+                lines.append(f"- {name} failed on {kind}: {len(errors)} times ({errors[0]})")
+        mismatches = size["latency"].get("mismatch_count", 0)
+        lines.append(f"- result-size mismatches against oxigraph: {mismatches}")
+        for m in size["latency"].get("mismatches", [])[:10]:
+            lines.append(f"  - {m['engine']} {m['kind']}: {m['rows']} rows vs {m['oxigraph_rows']}")
+        lines.append("")
+    throughput = size.get("throughput", {})
+    if throughput:
+        lines += [
+            "### Throughput, weighted mix (wrk, keep-alive)",
+            "",
+            "| Engine | Clients | q/s | ratio to native | p50 ms | p99 ms | errors "
+            "| wrk CPU share |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, by_clients in throughput.items():
+            if name.startswith("_"):
+                continue
+            for clients, entry in by_clients.items():
+                base = throughput.get(BASELINE, {}).get(clients, {}).get("throughput")
+                lines.append(
+                    f"| {name} | {clients} | {entry['throughput']} "
+                    f"| {_ratio(entry['throughput'], base)} "
+                    f"| {entry['p50_ms']} | {entry['p99_ms']} | {entry['errors']} "
+                    f"| {entry['client_core_share']:.1%} |"
+                )
+        lines.append("")
+        for incident in throughput.get("_incidents", []):
+            lines.append(f"- incident: {incident}")
+        lines.append("")
+    streaming = size.get("streaming")
+    if streaming:
+        lines += [
+            "### Streaming a 1,000,000-row SELECT (CSV)",
+            "",
+            "| Engine | rows | MB | s | first byte s | RSS before MB | peak MB | growth MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, s in streaming.items():
+            lines.append(
+                f"| {name} | {s['rows']:,} | {s['bytes'] / 2**20:.0f} | {s['seconds']} "
+                f"| {s['first_byte_s']} | {s['rss_before_mb']} | {s['rss_peak_mb']} "
+                f"| {s['rss_growth_mb']} |"
+            )
+        lines.append("")
+    return lines
+
+
+def markdown(results: dict) -> str:
+    machine = results["machine"]
+    lines = [
+        "# Cluster-Panorama benchmark",
+        "",
+        f"Run {results['started']} on {machine['cpus']} CPUs, {machine['platform']}, "
+        f"Python {machine['python']}; load average at start {machine['loadavg_at_start']}.",
+        "Ratios are to the native Oxigraph server (`oxigraph serve-read-only`) in the same run.",
+        "",
+    ]
+    generator = results.get("load_generator")
+    if generator:
+        lines += [
+            "Load generator (wrk) against a trivial static endpoint: "
+            f"{generator['wrk_8']['throughput']:,.0f} req/s at 8 clients, "
+            f"{generator['wrk_32']['throughput']:,.0f} req/s at 32 "
+            f"({generator['wrk_8']['client_cpu_per_request_us']} µs CPU per request); "
+            f"sequential httpx client floor {generator['httpx_sequential_median_ms']} ms median.",
+            "",
+        ]
+    for size in results["sizes"]:
+        lines += _size_section(size)
+    lines += ["## Query kinds", "", "| Kind | weight | what |", "|---|---:|---|"]
+    for kind, spec in results["kinds"].items():
+        lines.append(f"| {kind} | {spec['weight']} | {spec['description']} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results["sizes"]
+    engines = sorted(
+        {name for s in sizes for name in s.get("throughput", {}) if not name.startswith("_")}
+    )
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name in engines:
+        for clients, style in (("8", "-o"), ("32", "--s")):
+            points = [
+                (s["triples"], s["throughput"][name][clients]["throughput"])
+                for s in sizes
+                if clients in s.get("throughput", {}).get(name, {})
+            ]
+            if points:
+                left.plot(*zip(*points, strict=True), style, label=f"{name}, {clients} clients")
+        points = []
+        for s in sizes:
+            kinds = s.get("latency", {}).get("engines", {}).get(name, {}).get("kinds", {})
+            if kinds:
+                medians = [k["median_ms"] for k in kinds.values()]
+                product = 1.0
+                for m in medians:
+                    product *= max(m, 1e-3)
+                points.append((s["triples"], product ** (1 / len(medians))))
+        if points:
+            right.plot(*zip(*points, strict=True), "-o", label=name)
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel="triples",
+        ylabel="queries/s (mix)",
+        title="Mixed-load throughput",
+    )
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel="triples",
+        ylabel="ms",
+        title="Latency: geometric mean of per-query medians",
+    )
+    for axis in (left, right):
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main() -> None:
+    """Merge result files of separate runs (one size each) into one report and plot.
+
+    Run: ``python -m benchmarks.report OUT_STEM results/run-A.json results/run-B.json``.
+    """
+    import json
+    import sys
+
+    stem, *paths = sys.argv[1:]
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    merged = dict(runs[-1])
+    merged["sizes"] = sorted((s for r in runs for s in r["sizes"]), key=lambda s: s["triples"])
+    merged["started"] = " + ".join(r["started"] for r in runs)
+    Path(f"{stem}.json").write_text(json.dumps(merged, indent=1, default=str))
+    Path(f"{stem}.md").write_text(markdown(merged))
+    plot(merged, Path(f"{stem}.png"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,368 @@
+"""Run the benchmark suite: every engine on the same data, interleaved, at several sizes.
+
+    python -m benchmarks.run --sizes 100k,1m [--virtuoso] [--no-rdflib] [--duration 15]
+
+For each size: generate the data (cached), load it into every engine (timed, peak RSS),
+start all servers side by side, then
+
+1. latency: every query kind ``--reps`` times; each repetition draws fresh parameters and
+   sends the same query to every engine, in a shuffled order (interleaved), one at a time;
+   result sizes are compared with the native server's;
+2. throughput: the weighted mix with ``wrk`` at 8 and 32 clients, ``--rounds`` rounds,
+   alternating the engines within each round;
+3. streaming (sizes of 1M and up): a 1,000,000-row SELECT, with the server's RSS sampled
+   every 20 ms.
+
+Results go to ``benchmarks/results/`` (JSON, Markdown, PNG). Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from benchmarks import report
+from benchmarks.engines import ENGINES, Engine, RssSampler, write_bundle
+from benchmarks.generate import generate_file, parse_size
+from benchmarks.load import IDENTITY, calibrate, measure, run_wrk, write_requests
+from benchmarks.mix import KINDS, draw, draw_mix
+
+RESULTS = Path(__file__).with_name("results")
+BASELINE = "oxigraph"
+#: Repetitions of the heaviest kinds are capped so a round stays bounded in time.
+HEAVY = {"select-100k": 5}
+
+
+def _label(triples: int) -> str:
+    return f"{triples // 1_000_000}M" if triples >= 1_000_000 else f"{triples // 1000}k"
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    url: str
+    headers: dict
+
+
+def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget: float) -> dict:
+    """Each kind ``reps`` times, the same query to every target in a shuffled order.
+
+    Besides each engine (no compression, as wrk), ``panorama-gzip`` asks our server with
+    ``Accept-Encoding: gzip`` as httpx, requests and browsers do.
+    """
+    rnd = random.Random(seed)
+    order = random.Random(seed + 1)
+    targets = [_Target(e.name, e.url, IDENTITY) for e in engines]
+    targets += [
+        _Target("panorama-gzip", e.url, {"Accept-Encoding": "gzip"})
+        for e in engines
+        if e.name == "panorama"
+    ]
+    samples: dict[str, dict[str, list[float]]] = {t.name: {k: [] for k in KINDS} for t in targets}
+    failures: dict[str, dict[str, list[str]]] = {t.name: {} for t in targets}
+    mismatches: list[dict] = []
+    skipped: dict[str, set[str]] = {t.name: set() for t in targets}
+    clients = {t.name: httpx.Client() for t in targets}
+    deadline = time.monotonic() + budget
+    try:
+        # One warm-up round per worker process (4 by default), not recorded.
+        for _ in range(4):
+            for kind in KINDS:
+                if kind in HEAVY:
+                    continue
+                instance = draw(kind, rnd, manifest)
+                for target in targets:
+                    measure(clients[target.name], target.url, instance, 60, target.headers)
+        for rep in range(reps):
+            for kind in KINDS:
+                if rep >= HEAVY.get(kind, reps) or time.monotonic() > deadline:
+                    continue
+                instance = draw(kind, rnd, manifest)
+                shuffled = targets[:]
+                order.shuffle(shuffled)
+                rows = {}
+                for target in shuffled:
+                    if kind in skipped[target.name]:
+                        continue
+                    result = measure(clients[target.name], target.url, instance, 60, target.headers)
+                    if result.status != 200:
+                        failures[target.name].setdefault(kind, []).append(
+                            f"{result.status} {result.error[:160]}"
+                        )
+                        if result.status == 0:  # a timeout: do not wait for it again
+                            skipped[target.name].add(kind)
+                        continue
+                    samples[target.name][kind].append(result.seconds)
+                    rows[target.name] = result.rows
+                expected = rows.get(BASELINE)
+                for name, count in rows.items():
+                    if name != BASELINE and expected is not None and count != expected:
+                        mismatches.append(
+                            {
+                                "engine": name,
+                                "kind": kind,
+                                "rows": count,
+                                "oxigraph_rows": expected,
+                                "query": instance.query,
+                            }
+                        )
+    finally:
+        for client in clients.values():
+            client.close()
+    summary: dict = {}
+    for target in targets:
+        per_kind = {}
+        for kind, values in samples[target.name].items():
+            if not values:
+                continue
+            values.sort()
+            per_kind[kind] = {
+                "n": len(values),
+                "median_ms": round(statistics.median(values) * 1000, 3),
+                "p95_ms": round(values[min(len(values) - 1, int(len(values) * 0.95))] * 1000, 3),
+            }
+        summary[target.name] = {"kinds": per_kind, "failures": failures[target.name]}
+    return {"engines": summary, "mismatches": mismatches[:50], "mismatch_count": len(mismatches)}
+
+
+def throughput_phase(
+    engines: list[Engine],
+    requests_file: Path,
+    clients: list[int],
+    duration: float,
+    rounds: int,
+    slow: set[str],
+) -> dict:
+    runs: dict[str, dict[str, list[dict]]] = {
+        e.name: {str(c): [] for c in clients} for e in engines
+    }
+    restarts: list[str] = []
+    for c in clients:
+        for round_ in range(rounds):
+            ordered = engines if round_ % 2 == 0 else engines[::-1]
+            for engine in ordered:
+                if engine.name in slow and round_ > 0:
+                    continue
+                if engine.process is None or engine.process.poll() is not None:
+                    # Seen once: a server gone between phases. Restart it and say so.
+                    print(f"    {engine.name} is not running; restarting it", flush=True)
+                    restarts.append(f"{engine.name} restarted before {c} clients, round {round_}")
+                    engine.start()
+                try:
+                    result = run_wrk(engine.url, requests_file, c, duration)
+                except RuntimeError as error:
+                    restarts.append(f"{engine.name} {c} clients: {error}")
+                    continue
+                runs[engine.name][str(c)].append(result.as_dict())
+                print(
+                    f"    {engine.name:9} {c:2} clients: {result.throughput:8.1f} q/s "
+                    f"(p50 {result.p50_ms:.1f} ms, errors {result.errors + result.status_errors}, "
+                    f"wrk {result.client_core_share:.1%} of a core)",
+                    flush=True,
+                )
+    summary = {}
+    for name, by_clients in runs.items():
+        summary[name] = {}
+        for c, results in by_clients.items():
+            if not results:
+                continue
+            summary[name][c] = {
+                "throughput": round(statistics.median(r["throughput"] for r in results), 2),
+                "p50_ms": round(statistics.median(r["p50_ms"] for r in results), 2),
+                "p99_ms": round(statistics.median(r["p99_ms"] for r in results), 2),
+                "errors": sum(r["errors"] + r["status_errors"] for r in results),
+                "client_core_share": max(r["client_core_share"] for r in results),
+                "client_cpu_per_request_us": max(r["client_cpu_per_request_us"] for r in results),
+                "runs": results,
+            }
+    summary["_incidents"] = restarts
+    return summary
+
+
+def streaming_phase(engine: Engine, rows: int = 1_000_000) -> dict:
+    """A ``rows``-row SELECT read as fast as it comes; the server's RSS sampled every 20 ms."""
+    sampler = RssSampler(engine.pid, 0.02)
+    time.sleep(0.5)
+    baseline = sampler.reset()
+    query = f"SELECT ?s ?p ?o WHERE {{ ?s ?p ?o }} LIMIT {rows}"
+    started = time.perf_counter()
+    received = 0
+    lines = 0
+    first_byte = None
+    error = ""
+    status = 0
+    try:
+        with httpx.stream(
+            "GET",
+            engine.url,
+            params={"query": query},
+            headers={"Accept": "text/csv"},
+            timeout=600,
+        ) as response:
+            status = response.status_code
+            for chunk in response.iter_bytes():
+                if first_byte is None:
+                    first_byte = time.perf_counter() - started
+                received += len(chunk)
+                lines += chunk.count(b"\n")
+    except httpx.HTTPError as failure:
+        # A cut stream is a finding (the server ended it early), not a reason to stop.
+        error = f"{type(failure).__name__}: {failure}"
+    seconds = time.perf_counter() - started
+    time.sleep(0.3)
+    sampler.stop()
+    return {
+        "status": status,
+        "error": error,
+        "rows": lines - 1,
+        "bytes": received,
+        "seconds": round(seconds, 2),
+        "first_byte_s": round(first_byte or 0, 3),
+        "rss_before_mb": round(baseline / 2**20, 1),
+        "rss_peak_mb": round(sampler.peak / 2**20, 1),
+        "rss_growth_mb": round((sampler.peak - baseline) / 2**20, 1),
+    }
+
+
+def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_file: list) -> dict:
+    label = _label(triples)
+    print(f"== {label}", flush=True)
+    data = workdir / "data" / f"synthetic-{label}.nq"
+    manifest = generate_file(data, triples, seed=args.seed)
+    bundle_file = write_bundle(workdir / "data" / "bundle.nq")
+    print(f"  data: {manifest.triples:,} triples, {manifest.clusters:,} clusters", flush=True)
+    names = ["panorama", "oxigraph"]
+    if args.virtuoso:
+        names.append("virtuoso")
+    if args.rdflib and triples <= args.rdflib_max:
+        names.append("rdflib")
+    engines: list[Engine] = []
+    result: dict = {"size": label, "triples": manifest.triples, "clusters": manifest.clusters}
+    loads: dict = {}
+    try:
+        for name in names:
+            engine_dir = workdir / label / name
+            shutil.rmtree(engine_dir, ignore_errors=True)
+            engine_dir.mkdir(parents=True)
+            engine = ENGINES[name](name=name, workdir=engine_dir)
+            if name == "panorama" and args.workers:
+                engine.workers = args.workers
+            loaded = engine.load(data, bundle_file)
+            loads[name] = {
+                "seconds": round(loaded.seconds, 2),
+                "triples_per_s": round(manifest.triples / loaded.seconds),
+                "peak_rss_mb": round(loaded.peak_rss / 2**20, 1),
+                "detail": loaded.detail,
+            }
+            print(f"  load {name:9} {loaded.seconds:7.1f} s", flush=True)
+            engines.append(engine)
+        for engine in engines:
+            started = engine.start()
+            loads[engine.name]["start_seconds"] = round(started, 2)
+            assert engine.sampler is not None
+            loads[engine.name]["idle_rss_mb"] = round(engine.sampler.reset() / 2**20, 1)
+        result["load"] = loads
+        result["load_ratio_vs_oxigraph"] = round(
+            loads["oxigraph"]["seconds"] / loads["panorama"]["seconds"], 3
+        )
+        os.environ.setdefault("PYTHONHASHSEED", "0")
+        print("  latency…", flush=True)
+        result["latency"] = latency_phase(
+            engines, manifest, args.reps, args.seed, args.latency_budget
+        )
+        requests_file = write_requests(
+            workdir / f"requests-{label}.tsv",
+            draw_mix(args.mix_size, random.Random(args.seed + 2), manifest),
+        )
+        if not calibration_file:
+            print("  load generator calibration…", flush=True)
+            calibration_file.append(calibrate(requests_file))
+        print("  throughput…", flush=True)
+        result["throughput"] = throughput_phase(
+            engines, requests_file, args.clients, args.duration, args.rounds, slow={"rdflib"}
+        )
+        result["peak_rss_mb"] = {
+            e.name: round((e.sampler.peak if e.sampler else 0) / 2**20, 1) for e in engines
+        }
+        if triples >= 1_000_000 and not args.no_streaming:
+            print("  streaming 1,000,000 rows…", flush=True)
+            result["streaming"] = {
+                e.name: streaming_phase(e) for e in engines if e.name in ("panorama", "oxigraph")
+            }
+    finally:
+        for engine in engines:
+            engine.stop()
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100k,1m", help="comma-separated: 100k,1m,10m")
+    parser.add_argument("--virtuoso", action="store_true", help="include Virtuoso (virtuoso-t)")
+    parser.add_argument("--no-rdflib", dest="rdflib", action="store_false")
+    parser.add_argument(
+        "--rdflib-max",
+        default="100k",
+        type=parse_size,
+        help="largest size rdflib-endpoint runs at [100k]",
+    )
+    parser.add_argument("--reps", type=int, default=20, help="latency repetitions per kind")
+    parser.add_argument("--latency-budget", type=float, default=300, help="seconds per size")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per wrk run")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="wrk runs per engine and client count"
+    )
+    parser.add_argument("--clients", default="8,32")
+    parser.add_argument("--mix-size", type=int, default=5000, help="requests in the replay file")
+    parser.add_argument("--workers", type=int, help="panorama --query-workers [its default]")
+    parser.add_argument("--no-streaming", action="store_true")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/panorama-bench"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    args.clients = [int(c) for c in args.clients.split(",")]
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    if args.virtuoso and not shutil.which("virtuoso-t"):
+        parser.error("virtuoso-t not found: apt-get install -y virtuoso-opensource-7-bin")
+    if not shutil.which("wrk"):
+        parser.error("wrk not found: apt-get install -y wrk")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    calibration: list = []
+    results = {
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_at_start": os.getloadavg(),
+        },
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "kinds": {k: {"weight": v.weight, "description": v.description} for k, v in KINDS.items()},
+        "sizes": [],
+    }
+    for triples in sizes:
+        results["sizes"].append(run_size(args, triples, args.workdir, calibration))
+        results["load_generator"] = calibration[0] if calibration else None
+        stamp = results["started"].replace(":", "")
+        for name in (f"run-{stamp}", "latest"):
+            (args.out / f"{name}.json").write_text(json.dumps(results, indent=1, default=str))
+            (args.out / f"{name}.md").write_text(report.markdown(results))
+        report.plot(results, args.out / "latest.png")
+        report.plot(results, args.out / f"run-{stamp}.png")
+    print(report.markdown(results))
+
+
+if __name__ == "__main__":
+    main()
