@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from panorama.app import create_app
 from panorama.config import Settings
@@ -68,8 +69,12 @@ class LiveServer:
         return f"{self.url}/sparql"
 
     @property
-    def app(self):  # the running FastAPI application
-        return self._server.config.loaded_app
+    def app(self) -> FastAPI:
+        """The running FastAPI application, inside uvicorn's middleware wrappers."""
+        app = self._server.config.loaded_app
+        while not isinstance(app, FastAPI):
+            app = app.app
+        return app
 
 
 GRAPH = "https://w3id.org/cluster-panorama/graph/"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
@@ -19,13 +18,6 @@ from support import EXAMPLE_GRAPH, EXAMPLE_TTL, EXTRA_TTL, REPO, LiveServer, wri
 
 NQ, TTL = "cluster-panorama.nq.gz", "cluster-panorama.ttl.gz"
 CATALOG = f"{DEFAULT_BASE_IRI}graph/catalog"
-
-
-def running_app(server: LiveServer) -> FastAPI:
-    app = server.app
-    while not isinstance(app, FastAPI):
-        app = app.app
-    return app
 
 
 def download(server: LiveServer, name: str) -> httpx.Response:
@@ -63,7 +55,7 @@ def test_dump_is_served_as_a_gzip_file_not_as_an_encoding(server: LiveServer, na
 def test_nquads_dump_holds_every_published_graph_with_its_name(
     server: LiveServer, quads: Dataset
 ) -> None:
-    sizes = running_app(server).state.store.graph_sizes()
+    sizes = server.app.state.store.graph_sizes()
     dumped = {
         str(graph.identifier): len(graph)
         for graph in quads.graphs()
@@ -118,7 +110,7 @@ def test_dumps_are_remade_when_the_store_changes(
     folder = tmp_path / "store" / "dumps"  # inside the store directory
     assert len(list(folder.iterdir())) == 1
 
-    store = running_app(server).state.store
+    store = server.app.state.store
     etags = [before]
     for text in (EXTRA_TTL, EXAMPLE_TTL):
         store.replace_graph(EXAMPLE_GRAPH, text.encode(), "ttl")

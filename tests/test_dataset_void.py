@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
@@ -22,13 +21,6 @@ from support import EXAMPLE_TTL, REPO, LiveServer, write_bundle
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
 DATASET = URIRef(f"{DEFAULT_BASE_IRI}id/dataset/cluster-panorama")
-
-
-def running_app(server: LiveServer) -> FastAPI:
-    app = server.app
-    while not isinstance(app, FastAPI):
-        app = app.app
-    return app
 
 
 def get_void(url: str, accept: str = "text/turtle") -> Graph:
@@ -149,7 +141,7 @@ def test_void_answers_304_until_the_store_changes(
 ) -> None:
     bundle = write_bundle(tmp_path / "bundle", {"data/example.ttl": EXAMPLE_TTL})
     server = make_server(bundle, query_workers=1)
-    store = running_app(server).state.store
+    store = server.app.state.store
     first = httpx.get(f"{server.url}/.well-known/void")
     etag = first.headers["etag"]
     assert (

@@ -104,6 +104,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 contributions, validation, pool, max_bytes=settings.validation_max_bytes
             )
             app.state.cache = VersionedCache(active)
+            # Answers of up to 64 KiB each: at most 32 MiB.
+            app.state.sparql_cache = VersionedCache(active, maxsize=512)
             app.state.named_queries = load_named_queries(settings.bundle / "queries")
             try:
                 yield
@@ -162,7 +164,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 timeout=settings.query_timeout,
                 format_param=protocol.formats,
             )
-        return await answer_query(pool, protocol, request.headers.get("accept"))
+        cache = request.app.state.sparql_cache
+        return await answer_query(pool, protocol, request.headers.get("accept"), cache)
 
     @app.get("/health", name="health")
     def health(pool: PoolDep) -> JSONResponse:

@@ -29,6 +29,31 @@ class VersionedCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
+    @property
+    def version(self) -> int:
+        """The store version now; pass it to ``put`` for a value computed from here on."""
+        return self._store.version
+
+    def peek(self, key: Hashable) -> object | None:
+        """The cached value for ``key`` at the store's current version, or None."""
+        with self._lock:
+            if self._store.version != self._version:
+                self._entries.clear()
+                self._version = self._store.version
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            return value
+
+    def put(self, key: Hashable, value: object, *, version: int) -> None:
+        """Keep ``value``, computed from the store at ``version``, unless the store moved on."""
+        with self._lock:
+            if self._store.version == version == self._version:
+                self._entries[key] = value
+                if len(self._entries) > self._maxsize:
+                    self._entries.popitem(last=False)
+
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value for ``key``, computing it (outside the lock) when missing."""
         version = self._store.version

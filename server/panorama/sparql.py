@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from panorama.cache import VersionedCache
 from panorama.errors import (
     BadRequest,
     Forbidden,
@@ -131,8 +132,22 @@ def check_query(query: str) -> QueryText:
     return text
 
 
-async def answer_query(pool: QueryPool, protocol: ProtocolRequest, accept: str | None) -> Response:
-    """Run the query on a worker and stream its answer in the negotiated format."""
+# Functions whose answers change between two runs of the same query.
+_VOLATILE = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
+
+
+async def answer_query(
+    pool: QueryPool,
+    protocol: ProtocolRequest,
+    accept: str | None,
+    cache: VersionedCache,
+) -> Response:
+    """Run the query on a worker and stream its answer in the negotiated format.
+
+    Small answers (those that arrive whole, up to 64 KiB) are cached until the store
+    changes, so the repeated queries of pages and named queries cost one lookup; the cache
+    is keyed on the store's version, so it never serves a stale answer.
+    """
     assert protocol.query is not None
     text = check_query(protocol.query)
     request = QueryRequest(
@@ -141,12 +156,19 @@ async def answer_query(pool: QueryPool, protocol: ProtocolRequest, accept: str |
         named_graphs=protocol.named_graphs,
         union_default_graph=not (text.has_dataset_clause or protocol.default_graphs),
     )
-    stream = await pool.run(QueryJob(request, accept=accept, format=protocol.formats))
-    return StreamingResponse(
-        stream,
-        headers={
-            "Content-Type": stream.content_type,
-            "Vary": "Accept",
-            "Cache-Control": "no-cache",
-        },
-    )
+    job = QueryJob(request, accept=accept, format=protocol.formats)
+    cacheable = _VOLATILE.isdisjoint(text.keywords)
+    key = ("sparql", job)
+    version = cache.version
+    if cacheable and (hit := cache.peek(key)) is not None:
+        body, content_type = hit
+        return Response(
+            body, headers={"Content-Type": content_type, "Vary": "Accept", "X-Cache": "hit"}
+        )
+    stream = await pool.run(job)
+    headers = {"Content-Type": stream.content_type, "Vary": "Accept"}
+    if stream.body is None:
+        return StreamingResponse(stream, headers=headers)
+    if cacheable:
+        cache.put(key, (stream.body, stream.content_type), version=version)
+    return Response(stream.body, headers=headers)

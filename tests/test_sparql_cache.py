@@ -1,0 +1,45 @@
+"""Small SPARQL answers are cached per store version: repeated queries are cheap, never stale."""
+
+from __future__ import annotations
+
+import httpx
+
+from support import LiveServer, write_bundle
+
+EX = "https://example.org/"
+COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?c a <{EX}Cluster> }}"
+
+
+def count(response: httpx.Response) -> int:
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_a_repeated_query_is_answered_from_the_cache(example_server: LiveServer) -> None:
+    first = httpx.get(example_server.sparql, params={"query": COUNT})
+    second = httpx.get(example_server.sparql, params={"query": COUNT})
+    assert "x-cache" not in first.headers
+    assert second.headers["x-cache"] == "hit"
+    assert second.content == first.content
+    # Another format is another answer.
+    csv = httpx.get(example_server.sparql, params={"query": COUNT, "format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+
+
+def test_volatile_queries_are_never_cached(example_server: LiveServer) -> None:
+    query = "SELECT (RAND() AS ?r) WHERE {}"
+    answers = [httpx.get(example_server.sparql, params={"query": query}) for _ in range(2)]
+    assert all("x-cache" not in a.headers for a in answers)
+    assert answers[0].json() != answers[1].json()
+
+
+def test_a_write_to_the_store_invalidates_the_cache(make_server, tmp_path) -> None:
+    bundle = write_bundle(tmp_path / "bundle", {"data/a.ttl": f"<{EX}a> a <{EX}Cluster> ."})
+    server = make_server(bundle)
+    assert count(httpx.get(server.sparql, params={"query": COUNT})) == 1
+    assert httpx.get(server.sparql, params={"query": COUNT}).headers["x-cache"] == "hit"
+    store = server.app.state.store
+    store.replace_graph(f"{EX}graph/new", f"<{EX}b> a <{EX}Cluster> .".encode(), "ttl")
+    server.app.state.pool.refresh()
+    fresh = httpx.get(server.sparql, params={"query": COUNT})
+    assert "x-cache" not in fresh.headers
+    assert count(fresh) == 2
