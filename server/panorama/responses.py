@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import hashlib
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -15,6 +16,8 @@ from panorama.negotiation import HTML, Format, negotiate
 from panorama.templating import render
 
 __all__ = ["cached_response", "error_response", "http_error_response"]
+
+log = logging.getLogger("panorama")
 
 _PLAIN = Format(("text",), "text/plain")
 
@@ -36,8 +39,10 @@ def _respond(
 
 
 async def error_response(request: Request, error: Exception) -> Response:
-    """The handler for every ``PanoramaError``."""
+    """The handler for every ``PanoramaError``; the server's own failures are logged."""
     assert isinstance(error, PanoramaError)
+    if error.status >= 500:
+        log.warning("%s %s: %d %s", request.method, request.url.path, error.status, error.message)
     return _respond(request, error.status, error.title, error.message, error.headers)
 
 
