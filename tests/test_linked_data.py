@@ -32,6 +32,7 @@ PATHS = [
     "/id/innovation-field/materials-production",
     "/id/programme/innosup-1",
     "/def",
+    "/shapes",
     "/graph/data/brief/section-2",
 ]
 
@@ -167,6 +168,13 @@ def test_entity_page_speaks_the_readers_language(client: httpx.Client) -> None:
     german = client.get("/id/innovation-field/materials-production", params={"lang": "de"})
     assert "Innovative Werkstoffe und Intelligente Produktion</h1>" in german.text
     assert '<html lang="de">' in german.text
+
+
+def test_shape_iris_resolve_to_the_shapes(client: httpx.Client) -> None:
+    shapes = parse(client.get("/shapes", headers={"Accept": "text/turtle"}))
+    node_shapes = set(shapes.subjects(RDF.type, URIRef("http://www.w3.org/ns/shacl#NodeShape")))
+    assert len(node_shapes) >= 10
+    assert all(str(shape).startswith(BASE + "shapes#") for shape in node_shapes)
 
 
 def test_ontology_iri_gives_documentation_and_the_ontology(client: httpx.Client) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import logging
 import hashlib
+import logging
 from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.exceptions import HTTPException
