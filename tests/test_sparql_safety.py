@@ -4,7 +4,6 @@ results that stream."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -15,39 +14,12 @@ import pytest
 
 from panorama.store import QueryRequest, Store
 
-from support import write_bundle
-
-
-class Listener:
-    """A TCP listener on loopback that records every connection made to it."""
-
-    def __init__(self) -> None:
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/sparql"
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._socket.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._socket.close()
+from support import Listener, write_bundle
 
 
 @pytest.fixture
 def listener():
-    listener = Listener()
+    listener = Listener("/sparql")
     yield listener
     listener.close()
 

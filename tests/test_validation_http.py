@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from rdflib import Graph, Literal
 from panorama.config import Settings
 from panorama.shacl_checks import SH
 
-from support import REPO, LiveServer
+from support import REPO, Listener, LiveServer
 
 HEAD = """@prefix cp: <https://w3id.org/cluster-panorama/def#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -27,36 +26,9 @@ TEMPLATE = (REPO / "docs" / "examples" / "cluster-template.ttl").read_bytes()
 TURTLE = {"Content-Type": "text/turtle"}
 
 
-class Listener:
-    """A TCP listener on loopback that records every connection made to it."""
-
-    def __init__(self) -> None:
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/context.jsonld"
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._socket.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._socket.close()
-
-
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    listener = Listener()
+    listener = Listener("/context.jsonld")
     yield listener
     listener.close()
 

@@ -37,6 +37,7 @@ from panorama.labels import choose_language
 from panorama.ledger import Contributor, Version
 from panorama.linked_data import RESOURCE_FORMATS, describe
 from panorama.negotiation import HTML, Format, negotiate
+from panorama.request_body import read_bounded_body
 from panorama.templating import render
 from panorama.validation import Report, Submission, SubmissionPart
 from panorama.validation_http import ValidationService
@@ -78,15 +79,9 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The contribution is {declared} bytes; the limit is {limit} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The contribution is over the limit of {limit} bytes.")
-    return bytes(body)
+    return await read_bounded_body(
+        request, limit, f"The contribution is over the limit of {limit} bytes."
+    )
 
 
 class ContributionDesk:

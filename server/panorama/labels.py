@@ -82,15 +82,18 @@ COMMON_LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def choose_language(lang_param: str | None, accept_language: str | None) -> str:
+def choose_language(
+    lang_param: str | None, accept_language: str | None, *, default: str = "de"
+) -> str:
     """The reader's language: ``?lang=`` if it is one we have, else ``Accept-Language``."""
     if lang_param in LANGUAGES:
         return lang_param  # type: ignore[return-value]
-    for language_range, quality in parse_accept(accept_language):
-        primary = language_range.split("-")[0]
-        if quality > 0 and primary in LANGUAGES:
-            return primary
-    return LANGUAGES[0]
+    if accept_language:
+        for language_range, quality in parse_accept(accept_language):
+            primary = language_range.split("-")[0]
+            if quality > 0 and primary in LANGUAGES:
+                return primary
+    return default
 
 
 def prefixed_name(iri: str) -> str:

@@ -22,6 +22,7 @@ from panorama.errors import (
 )
 from panorama.executor import QueryJob, QueryPool
 from panorama.query_text import QueryText
+from panorama.request_body import read_bounded_body
 from panorama.store import QueryRequest
 
 __all__ = ["ProtocolRequest", "answer_query", "read_protocol_request"]
@@ -52,18 +53,6 @@ def _single(params: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
-    return bytes(body)
-
-
 def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
@@ -87,11 +76,19 @@ async def read_protocol_request(request: Request, max_query_bytes: int) -> Proto
             raise Forbidden(_UPDATE_REFUSED)
         if media_type == _FORM:
             # Percent-encoding can triple a query's size on the wire.
-            body = _decode(await _read_body(request, 3 * max_query_bytes + 4096))
+            limit = 3 * max_query_bytes + 4096
+            body = _decode(
+                await read_bounded_body(
+                    request, limit, f"The request body is over the limit of {limit} bytes."
+                )
+            )
             for name, values in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(name, []).extend(values)
         elif media_type == _QUERY:
-            params["query"] = [_decode(await _read_body(request, max_query_bytes))]
+            too_large = f"The query is over the limit of {max_query_bytes} bytes."
+            params["query"] = [
+                _decode(await read_bounded_body(request, max_query_bytes, too_large))
+            ]
         else:
             raise UnsupportedMediaType(
                 f"A SPARQL query is sent as {_QUERY} or {_FORM}, not as "

@@ -20,9 +20,11 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from panorama import labels
 from panorama.config import Settings
-from panorama.errors import BadRequest, PayloadTooLarge
+from panorama.errors import BadRequest
 from panorama.negotiation import HTML, Format, negotiate
+from panorama.request_body import read_bounded_body
 from panorama.store import Store
 from panorama.templating import render
 from panorama.validation import (
@@ -34,7 +36,6 @@ from panorama.validation import (
 )
 from panorama.validation_pool import ValidationPool
 from panorama.validation_report import (
-    LANGUAGES,
     UI,
     report_context,
     report_graph,
@@ -103,41 +104,9 @@ class SubmittedData:
 
 def choose_language(lang: str | None, accept_language: str | None) -> str:
     """``lang`` if it is one we have, else the first of ``Accept-Language`` we have, else en."""
-    if lang and lang.strip().lower()[:2] in LANGUAGES:
-        return lang.strip().lower()[:2]
-    ranges = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if tag and quality > 0:
-            ranges.append((-quality, position, tag.lower()[:2]))
-    for _, _, tag in sorted(ranges):
-        if tag in LANGUAGES:
-            return tag
-    return "en"
-
-
-async def _bounded_body(request: Request, max_bytes: int) -> bytes:
-    too_large = PayloadTooLarge(
-        f"The submission is larger than {max_bytes:,} bytes, the limit here; split it, or "
-        "validate it locally with `panorama validate FILE`."
+    return labels.choose_language(
+        (lang or "").strip().lower()[:2] or None, accept_language, default="en"
     )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise too_large
-    return bytes(body)
 
 
 async def read_submission(request: Request, max_bytes: int) -> SubmittedData:
@@ -148,7 +117,12 @@ async def read_submission(request: Request, max_bytes: int) -> SubmittedData:
         UnsupportedMediaType: the body is RDF/XML or another format not accepted here.
         BadRequest: the form holds no data.
     """
-    body = await _bounded_body(request, max_bytes)
+    body = await read_bounded_body(
+        request,
+        max_bytes,
+        f"The submission is larger than {max_bytes:,} bytes, the limit here; split it, or "
+        "validate it locally with `panorama validate FILE`.",
+    )
     content_type = request.headers.get("content-type", "text/turtle")
     lang_param = request.query_params.get("lang")
     output = request.query_params.get("format")
