@@ -125,7 +125,7 @@ def main() -> None:
                         result = direct.query(text(n), use_default_graph_as_union=True)
                         result.serialize(io.BytesIO(), format=ox.QueryResultsFormat.JSON)
 
-                    def over_http(url: str):
+                    def over_http(url: str, text=text):
                         def call(n: int) -> None:
                             response = client.get(url, params={"query": text(n)})
                             assert response.status_code == 200, response.text

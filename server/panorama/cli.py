@@ -84,6 +84,9 @@ def main() -> None:
 @click.option("--query-timeout", type=float, default=None, help="Seconds a query may run [30].")
 @click.option("--query-workers", type=int, default=None, help="Query worker processes [4].")
 @click.option("--base-iri", default=None, help="Namespace of the graph's IRIs.")
+@click.option(
+    "--access-log/--no-access-log", default=True, help="Log every request [on]."
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -92,6 +95,7 @@ def serve(
     query_timeout: float | None,
     query_workers: int | None,
     base_iri: str | None,
+    access_log: bool,
 ) -> None:
     """Serve the SPARQL endpoint and the graph over HTTP.
 
@@ -133,6 +137,7 @@ def serve(
         config = uvicorn.Config(
             create_app(settings, store=store),
             log_level="info",
+            access_log=access_log,
             timeout_graceful_shutdown=5,
         )
         try:
