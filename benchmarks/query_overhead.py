@@ -51,7 +51,7 @@ def open_read_only(path: Path) -> ox.Store:
     # The writer may be compacting right after the load; try again as panorama does.
     for _ in range(50):
         try:
-            return ox.Store.read_only(str(path))
+            return ox.Store.read_only(str(path / "oxigraph"))
         except (OSError, RuntimeError):
             time.sleep(0.1)
     raise RuntimeError(f"cannot open {path}")
@@ -119,7 +119,9 @@ def main() -> None:
 
                     def text(n: int, template: str = template) -> str:
                         subject = str(n * 7919 % args.triples)
-                        return template.replace("{n}", subject).replace("{m}", str(n % 20))
+                        query = template.replace("{n}", subject).replace("{m}", str(n % 20))
+                        # A distinct text per request, so panorama's answer cache never helps.
+                        return f"{query}\n# request {n}"
 
                     def in_process(n: int) -> None:
                         result = direct.query(text(n), use_default_graph_as_union=True)
