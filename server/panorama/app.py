@@ -104,8 +104,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 contributions, validation, pool, max_bytes=settings.validation_max_bytes
             )
             app.state.cache = VersionedCache(active)
-            # Answers of up to 64 KiB each: at most 32 MiB.
-            app.state.sparql_cache = VersionedCache(active, maxsize=512)
+            # Answers of up to 64 KiB each: at most 32 MiB with the default 512.
+            app.state.sparql_cache = VersionedCache(active, maxsize=settings.answer_cache)
             app.state.named_queries = load_named_queries(settings.bundle / "queries")
             try:
                 yield

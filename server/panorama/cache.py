@@ -48,6 +48,8 @@ class VersionedCache:
 
     def put(self, key: Hashable, value: object, *, version: int) -> None:
         """Keep ``value``, computed from the store at ``version``, unless the store moved on."""
+        if self._maxsize == 0:
+            return
         with self._lock:
             if self._store.version == version == self._version:
                 self._entries[key] = value

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         4, ge=1, le=64, description="Processes that evaluate SPARQL queries in parallel."
     )
     max_query_bytes: int = Field(100_000, ge=1_000, description="Largest SPARQL query accepted.")
+    answer_cache: int = Field(
+        512, ge=0, description="Small SPARQL answers kept until the store changes (0: none)."
+    )
     bundle: Path = Field(default_factory=bundle_root, description="Folder of bundled files.")
     # --- dataset description (panorama.dataset) ---
     contact_url: str | None = Field(
