@@ -199,6 +199,7 @@ def test_the_web_form_contributes_with_the_token_in_a_field(
         ("not-conforming", 422, "violation"),
         ("too-large", 413, "limit"),
         ("wrong-type", 415, "text/turtle"),
+        ("triple-term", 400, "triple terms"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(
@@ -223,6 +224,8 @@ def test_bad_input_is_refused_and_changes_nothing(
         body = NOT_CONFORMING
     elif case == "too-large":
         body = b"#" * (5 * 1024 * 1024 + 10)
+    elif case == "triple-term":
+        body = f"<{ITS_OWL}> <urn:x:p> <<( <urn:a> <urn:b> <urn:c> )>> .".encode()
     elif case == "wrong-type":
         options = {"headers": {"Content-Type": "application/rdf+xml"}}
     response = post(server.url, body, secret, **options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from panorama.config import Settings
 
-from support import REPO, LiveServer, write_bundle
+from support import REPO, Listener, LiveServer, write_bundle
 
 BASE = "https://w3id.org/cluster-panorama/"
 CP = BASE + "def#"
@@ -242,3 +243,35 @@ def test_the_dataset_iris_dereference_to_the_dcat_record(
     page = client.get(path, headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "<h1" in page.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/id/cluster/a%20b",
+        "/id/cluster/a%22b",
+        "/id/cluster/its-owl%3E%20%7D%20SERVICE%20%3Chttp://127.0.0.1:9/%3E%20%7B%20?s%20?p%20?o"
+        "%20%7D%20VALUES%20?z%20%7B%20%3Curn:a",
+    ],
+    ids=["space", "quote", "injection"],
+)
+def test_a_path_that_is_no_iri_is_404_and_never_reaches_a_query(
+    client: httpx.Client, path: str
+) -> None:
+    listener = Listener()
+    try:
+        response = client.get(
+            path.replace("127.0.0.1:9", listener.url[7:].rstrip("/")),
+            headers={"Accept": "text/turtle"},
+        )
+        assert response.status_code == 404
+        time.sleep(0.3)
+        assert listener.connections == 0
+    finally:
+        listener.close()
+
+
+def test_the_host_header_does_not_leak_into_what_others_get(client: httpx.Client) -> None:
+    client.get("/id/catalog", headers={"Accept": "text/turtle", "Host": "evil.example"})
+    honest = client.get("/id/catalog", headers={"Accept": "text/turtle"})
+    assert "evil.example" not in honest.text

@@ -3,6 +3,7 @@ results that stream."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -12,6 +13,7 @@ import httpx
 import psutil
 import pytest
 
+from panorama.executor import QueryJob, QueryPool
 from panorama.store import QueryRequest, Store
 
 from support import Listener, write_bundle
@@ -49,6 +51,12 @@ def test_the_listener_sees_the_engine_connect_when_nothing_refuses(listener: Lis
         pytest.param("SELECT * WHERE {{ \\u0053ERVICE <{url}> {{ ?s ?p ?o }} }}", id="escaped"),
         pytest.param(
             "SELECT * WHERE {{ BIND(<{url}> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}", id="variable"
+        ),
+        pytest.param(
+            # An escaped '#' in a prefixed name is not a comment.
+            "PREFIX ex: <urn:x:> SELECT * WHERE {{ BIND(ex:a\\#b AS ?q) "
+            "SERVICE <{url}> {{ ?x ?y ?z }} }}",
+            id="escaped-hash",
         ),
         pytest.param(
             "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ "
@@ -210,3 +218,29 @@ def test_a_million_rows_stream_from_the_first_byte(example_server) -> None:
     assert chunks > 50
     assert lines == 1_000_001
     assert tail.endswith(b"\r\n")
+
+
+def test_query_workers_cannot_connect_even_if_a_service_slipped_through(
+    tmp_path: Path, listener: Listener
+) -> None:
+    # The second wall: the worker processes have no network at all.
+    store = Store.open(tmp_path / "store", base_iri="https://example.org/")
+    store.close()
+    job = QueryJob(
+        QueryRequest(f"SELECT * WHERE {{ SERVICE SILENT <{listener.url}> {{ ?s ?p ?o }} }}"),
+        format=("json",),
+    )
+
+    async def run() -> bytes:
+        pool = QueryPool(tmp_path / "store", base_iri="https://example.org/", size=1, timeout=20)
+        await pool.start()
+        try:
+            stream = await pool.run(job)
+            return b"".join([chunk async for chunk in stream])
+        finally:
+            pool.close()
+
+    body = asyncio.run(run())
+    assert b'"bindings":[' in body
+    time.sleep(0.5)
+    assert listener.connections == 0

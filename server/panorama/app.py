@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -81,10 +81,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own_store = store is None
-        active = Store.from_settings(settings) if own_store else store
-        try:
-            if own_store:
+        # Each resource is closed by the stack however start-up ends, even half-way.
+        async with AsyncExitStack() as stack:
+            active = store
+            if active is None:
+                active = Store.from_settings(settings)
+                stack.callback(active.close)
                 log.info("bundle: %s", bundle.sync(active, settings.bundle))
             pool = QueryPool(
                 active.path,
@@ -92,8 +94,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 size=settings.query_workers,
                 timeout=settings.query_timeout,
             )
+            stack.callback(pool.close)
             await pool.start()
+            active.on_change.append(pool.refresh)
             validation = validation_http.ValidationService(settings)
+            stack.callback(validation.close)
             validation.start(active)
             contributions = Contributions(active, Ledger(active.path / "ledger.sqlite3"))
             if dropped := contributions.reconcile():
@@ -101,20 +106,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             app.state.store, app.state.pool, app.state.settings = active, pool, settings
             app.state.validation = validation
             app.state.desk = ContributionDesk(
-                contributions, validation, pool, max_bytes=settings.validation_max_bytes
+                contributions, validation, max_bytes=settings.validation_max_bytes
             )
             app.state.cache = VersionedCache(active)
             # Answers of up to 64 KiB each: at most 32 MiB with the default 512.
             app.state.sparql_cache = VersionedCache(active, maxsize=settings.answer_cache)
             app.state.named_queries = load_named_queries(settings.bundle / "queries")
-            try:
-                yield
-            finally:
-                validation.close()
-                pool.close()
-        finally:
-            if own_store:
-                active.close()
+            yield
 
     app = FastAPI(
         title="Cluster-Panorama NRW",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import socket
 import sys
 import time
@@ -84,9 +85,7 @@ def main() -> None:
 @click.option("--query-timeout", type=float, default=None, help="Seconds a query may run [30].")
 @click.option("--query-workers", type=int, default=None, help="Query worker processes [4].")
 @click.option("--base-iri", default=None, help="Namespace of the graph's IRIs.")
-@click.option(
-    "--access-log/--no-access-log", default=True, help="Log every request [on]."
-)
+@click.option("--access-log/--no-access-log", default=True, help="Log every request [on].")
 def serve(
     host: str | None,
     port: int | None,
@@ -140,6 +139,9 @@ def serve(
             access_log=access_log,
             timeout_graceful_shutdown=5,
         )
+        # uvicorn re-raises the SIGTERM it handled once it has shut down; as SystemExit it
+        # unwinds through `finally` below, so a --memory store is deleted too.
+        signal.signal(signal.SIGTERM, _exit_quietly)
         try:
             uvicorn.Server(config).run(sockets=[listener])
         except KeyboardInterrupt:
@@ -150,6 +152,10 @@ def serve(
     finally:
         store.close()
         listener.close()
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -326,10 +332,6 @@ def validate(files: tuple[Path, ...], output: str, lang: str, syntax: str | None
 
 
 # --- end validate ---
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    main()
 
 
 # Contributors and contributions -------------------------------------------------------------
@@ -547,3 +549,8 @@ def restore(source: Path, store_dir: Path | None) -> None:
         store.close()
     note = f"; dropped {len(dropped)} version(s) the store did not hold" if dropped else ""
     click.echo(f"Restored {source} into {settings.store}{note}.", err=True)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()

@@ -32,7 +32,6 @@ from panorama.errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
-from panorama.executor import QueryPool
 from panorama.labels import choose_language
 from panorama.ledger import Contributor, Version
 from panorama.linked_data import RESOURCE_FORMATS, describe
@@ -91,13 +90,11 @@ class ContributionDesk:
         self,
         contributions: Contributions,
         validation: ValidationService,
-        pool: QueryPool,
         *,
         max_bytes: int,
     ) -> None:
         self.contributions = contributions
         self.validation = validation
-        self.pool = pool
         self.max_bytes = max_bytes
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -181,7 +178,6 @@ class ContributionDesk:
                 message=message,
                 restores=restores,
             )
-        self.pool.refresh()
         return accepted
 
     async def submit(self, request: Request) -> Response:

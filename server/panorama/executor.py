@@ -122,8 +122,11 @@ def _worker_main(
     """Serve jobs until the server closes its end of the socket."""
     # Ctrl-C reaches the whole process group; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from panorama.isolation import isolate_from_network
     from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
     from panorama.store import Store
+
+    isolate_from_network()
 
     store: Store | None = None
     seen = -1
@@ -228,7 +231,7 @@ class QueryPool:
         self._workers: set[_Worker] = set()
 
     async def start(self) -> None:
-        """Start the workers and wait until each can take a query."""
+        """Start the workers and wait until each can take a query (``close`` stops them all)."""
         workers = [self._spawn() for _ in range(self.size)]
         await asyncio.gather(*(worker.connect() for worker in workers))
         for worker in workers:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 
 from panorama.negotiation import GRAPH_FORMATS, HTML, Format
 from panorama.store import QueryRequest, Store
@@ -117,17 +117,3 @@ def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
     ):
         graph += store.construct(QueryRequest(query))
     return Description(iri, graph, fragments)
-
-
-def resource_iri(base_iri: str, path: str) -> str:
-    """The IRI a request path names under the canonical namespace."""
-    return base_iri + path.lstrip("/")
-
-
-def local_path(base_iri: str, iri: str) -> str | None:
-    """The server path of an IRI in our namespace (None for a foreign IRI)."""
-    return "/" + iri[len(base_iri) :] if iri.startswith(base_iri) else None
-
-
-def as_uri(iri: str) -> URIRef:
-    return URIRef(iri)

@@ -17,7 +17,7 @@ from rdflib.query import Result
 from starlette.requests import Request
 from starlette.responses import Response
 
-from panorama.errors import BadRequest, PanoramaError
+from panorama.errors import BadRequest, NotAcceptable, PanoramaError
 from panorama.executor import QueryJob, QueryPool
 from panorama.labels import choose_language
 from panorama.named_queries import NamedQuery
@@ -101,7 +101,16 @@ async def _run(
     if pending and not truncated:
         lines.append(pending)
     body = b"\n".join(lines[: MAX_ROWS + 1]) + b"\n"
-    if stream.content_type.startswith("application/n-triples"):
+    try:
+        return _outcome(stream.content_type, body, truncated, base_iri)
+    except Exception as error:  # rdflib cannot read it (RDF 1.2 triple terms, say)
+        raise NotAcceptable(
+            "These results cannot be shown as a table here; download them instead."
+        ) from error
+
+
+def _outcome(content_type: str, body: bytes, truncated: bool, base_iri: str) -> Outcome:
+    if content_type.startswith("application/n-triples"):
         graph = Graph().parse(data=body, format="nt")
         rows = [[_cell(s, base_iri), _cell(p, base_iri), _cell(o, base_iri)] for s, p, o in graph]
         rows.sort(key=lambda row: [c.text if c else "" for c in row])

@@ -21,6 +21,9 @@ UPDATE_KEYWORDS = frozenset(
 _QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 
 _CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# A character of a bare word, or an escape a prefixed name may hold (PN_LOCAL_ESC: "\#"
+# is part of the name, not the start of a comment).
+_WORD_UNIT = r"""(?:[^\s{}()\[\];,.'"<>\#=!|&+*/^?$\\]|\\[_~.\-!$&'()*+,;=/?\#@%])"""
 _TOKEN = re.compile(
     r"""
       (?P<comment>\#[^\n\r]*)
@@ -29,8 +32,8 @@ _TOKEN = re.compile(
                |'(?:[^'\\\n\r]|\\.)*'
                |"(?:[^"\\\n\r]|\\.)*")
     | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<word>[?$@_]?[^\s{}()\[\];,.'"<>\#=!|&+*/^?$]+(?:\.[^\s{}()\[\];,.'"<>\#=!|&+*/^?$]+)*)
-    """,
+    | (?P<word>[?$@_]?{unit}+(?:\.{unit}+)*)
+    """.replace("{unit}", _WORD_UNIT),
     re.VERBOSE | re.DOTALL,
 )
 

@@ -28,7 +28,7 @@ from panorama.linked_data import (
 from panorama.negotiation import HTML, Format, negotiate
 from panorama.ontology_docs import ontology_html
 from panorama.responses import cached_response
-from panorama.store import QueryRequest, Store
+from panorama.store import QueryRequest, Store, is_iri
 from panorama.templating import render_text
 
 __all__ = ["ResourceAnswer", "answer_resource"]
@@ -67,6 +67,14 @@ def _alternates(path: str) -> str:
     return ", ".join(links)
 
 
+def _not_found(request: Request, iri: str, fmt: Format, lang: str) -> ResourceAnswer:
+    if fmt is HTML:
+        body = render_text(request, "not_found.html", {"iri": iri, "lang": lang})
+        return ResourceAnswer(404, body.encode(), HTML.content_type)
+    message = f"There is nothing about <{iri}> in this graph.\n"
+    return ResourceAnswer(404, message.encode(), "text/plain; charset=utf-8")
+
+
 def _render(
     request: Request,
     store: Store,
@@ -84,11 +92,7 @@ def _render(
         graph = description.graph
         graph += dataset_description(settings, store, str(request.base_url))
     if not description.found:
-        if fmt is HTML:
-            body = render_text(request, "not_found.html", {"iri": iri, "lang": lang})
-            return ResourceAnswer(404, body.encode(), HTML.content_type)
-        message = f"There is nothing about <{iri}> in this graph.\n"
-        return ResourceAnswer(404, message.encode(), "text/plain; charset=utf-8")
+        return _not_found(request, iri, fmt, lang)
     if fmt is not HTML:
         for prefix, namespace in PREFIXES.items():
             description.graph.bind(prefix, namespace)
@@ -122,8 +126,20 @@ def answer_resource(
         request.query_params.getlist("format"),
     )
     lang = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-    key = ("resource", path, fmt.name, lang if fmt is HTML else "")
-    answer = cache.get(key, lambda: _render(request, store, settings, cache, path, fmt, lang))
+    if not is_iri(store.base_iri + path):
+        # Not an IRI at all (spaces, quotes, brackets…): nothing can be said about it, and
+        # it must never reach a query's text.
+        answer = _not_found(request, store.base_iri + path, fmt, lang)
+    else:
+        key = ("resource", path, fmt.name, lang if fmt is HTML else "")
+        if store.base_iri + path in dataset_iris(store.base_iri).documents:
+            key += (str(request.base_url),)  # the record names this server's URLs
+        answer = cache.peek(key)  # type: ignore[assignment]
+        if answer is None:
+            version = cache.version
+            answer = _render(request, store, settings, cache, path, fmt, lang)
+            if answer.status == 200:  # 404s are cheap, and caching them lets anyone evict
+                cache.put(key, answer, version=version)
     headers = {
         "Vary": "Accept, Accept-Language",
         "Link": _alternates("/" + path),

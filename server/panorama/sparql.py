@@ -142,8 +142,10 @@ async def answer_query(
     """Run the query on a worker and stream its answer in the negotiated format.
 
     Small answers (those that arrive whole, up to 64 KiB) are cached until the store
-    changes, so the repeated queries of pages and named queries cost one lookup; the cache
-    is keyed on the store's version, so it never serves a stale answer.
+    changes, so the repeated queries of pages and named queries cost one lookup. The cache is
+    keyed on the store's version, which moves only after the query workers were told to
+    reopen the store (``Store.on_change``): an answer kept under a version was computed
+    from that version or a later one.
     """
     assert protocol.query is not None
     text = check_query(protocol.query)

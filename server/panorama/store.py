@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from panorama.config import Settings
 from panorama.errors import BadRequest, PanoramaError, PayloadTooLarge, QuerySyntaxError
 
-__all__ = ["CatalogEntry", "Evaluation", "QueryRequest", "Store", "StoreError", "load_checked"]
+__all__ = [
+    "CatalogEntry",
+    "Evaluation",
+    "QueryRequest",
+    "Record",
+    "Store",
+    "StoreError",
+    "is_iri",
+    "load_checked",
+]
 
 _SPDX = "http://spdx.org/rdf/terms#"
 _DCTERMS = "http://purl.org/dc/terms/"
@@ -132,7 +141,7 @@ def _rdf_format(format_hint: str) -> ox.RdfFormat:
     return found
 
 
-def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node:
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -143,7 +152,23 @@ def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
         if term.datatype.value == _XSD_STRING:  # RDF 1.1: a simple literal
             return RdfLiteral(term.value)
         return RdfLiteral(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"unsupported term {term!r}")
+    # An RDF 1.2 triple term (a query can make one with TRIPLE()): rdflib has no such term,
+    # so it is shown in its N-Triples form rather than refused.
+    return RdfLiteral(str(term))
+
+
+def _refuse_triple_terms(quad: ox.Quad) -> None:
+    if isinstance(quad.subject, ox.Triple) or isinstance(quad.object, ox.Triple):
+        raise BadRequest("RDF 1.2 triple terms (<<( … )>>) are not accepted here.")
+
+
+def is_iri(text: str) -> bool:
+    """Whether ``text`` is an absolute IRI (RFC 3987): then it cannot break out of ``<…>``."""
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _literal(value: str) -> str:
@@ -164,6 +189,9 @@ class Store:
         self._temporary = temporary
         #: Grows with every write, so caches of what the store holds know when to forget.
         self.version = 0
+        #: Called after every write, before ``version`` moves: whoever reads snapshots of
+        #: the store (the query workers) must see the write before any cache can.
+        self.on_change: list[Callable[[], None]] = []
         self._graph_sizes: tuple[int, dict[str, int]] | None = None
         self._last_modified: tuple[int, datetime.datetime] | None = None
 
@@ -382,6 +410,8 @@ class Store:
             raise _syntax_error(error, data.decode("utf-8", "replace"), rdf_format.name) from error
         if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
             raise StoreError(f"<{graph}>: the data holds named graphs; give one graph.")
+        for quad in quads:
+            _refuse_triple_terms(quad)
         triples = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
         removals = "".join(
             f" ; DELETE WHERE {{ GRAPH <{r.graph}> {{ {r.remove} }} }}" for r in records if r.remove
@@ -452,6 +482,8 @@ class Store:
     def _changed(self) -> None:
         # Flushed so that read-only snapshots opened from now on see the write.
         self._store.flush()
+        for callback in self.on_change:
+            callback()
         self.version += 1
 
 
@@ -490,6 +522,7 @@ def load_checked(
     quads: list[ox.Quad] = []
     try:
         for quad in ox.parse(data, rdf_format, base_iri=graph, without_named_graphs=True):
+            _refuse_triple_terms(quad)
             quads.append(ox.Quad(quad.subject, quad.predicate, quad.object, target))
             if max_triples is not None and len(quads) > max_triples:
                 raise PayloadTooLarge(
