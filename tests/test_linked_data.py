@@ -275,3 +275,27 @@ def test_the_host_header_does_not_leak_into_what_others_get(client: httpx.Client
     client.get("/id/catalog", headers={"Accept": "text/turtle", "Host": "evil.example"})
     honest = client.get("/id/catalog", headers={"Accept": "text/turtle"})
     assert "evil.example" not in honest.text
+
+
+def test_named_queries_are_listed_and_run_with_their_parameters(client: httpx.Client) -> None:
+    listed = client.get("/queries").json()["queries"]
+    assert len(listed) >= 15
+    in_field = next(q for q in listed if q["name"] == "clusters-in-field")
+    assert list(in_field["parameters"]) == ["field"]
+    field = BASE + "id/innovation-field/key-technologies-ict"
+    answer = client.get(in_field["url"], params={"field": field, "format": "json"})
+    assert answer.status_code == 200
+    clusters = {b["cluster"]["value"] for b in answer.json()["results"]["bindings"]}
+    assert BASE + "id/cluster/ki-nrw" in clusters
+    assert BASE + "id/cluster/its-owl" not in clusters
+    bad = client.get(in_field["url"], params={"field": "not an iri"})
+    assert bad.status_code == 400 and "must be an IRI" in bad.text
+    assert client.get("/queries/no-such-query").status_code == 404
+
+
+def test_the_query_page_links_keep_a_named_querys_parameters(client: httpx.Client) -> None:
+    field = BASE + "id/innovation-field/key-technologies-ict"
+    page = client.get("/query", params={"name": "clusters-in-field", "field": field})
+    assert page.status_code == 200
+    assert "/queries/clusters-in-field?field=" in page.text
+    assert 'href="/query?name=clusters-in-field&amp;field=' in page.text

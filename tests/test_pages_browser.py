@@ -104,7 +104,10 @@ def test_a_named_query_runs_and_shows_rows(visit: Visit) -> None:
     rows = page.locator("table.result-table tbody tr")
     assert rows.count() > 20
     assert page.locator("table.result-table a[href='/id/cluster/its-owl']").count() >= 1
-    assert page.get_by_role("link", name="csv").get_attribute("href").startswith("/sparql?")
+    download = page.get_by_role("link", name="csv").get_attribute("href")
+    assert download == "/queries/clusters-by-innovation-field?format=csv"
+    csv = page.request.get(visit.server.url + download)
+    assert csv.ok and csv.text().startswith("field,fieldLabel")
 
 
 def test_query_typed_in_the_editor_runs_with_ctrl_enter(visit: Visit) -> None:

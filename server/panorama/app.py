@@ -21,7 +21,7 @@ from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.contributions import Contributions
 from panorama.contributions_http import ContributionDesk
-from panorama.errors import PanoramaError
+from panorama.errors import NotFound, PanoramaError
 from panorama.executor import QueryPool
 from panorama.ledger import Ledger
 from panorama.named_queries import load_named_queries
@@ -30,7 +30,7 @@ from panorama.query_page import query_page_response
 from panorama.resources import answer_resource
 from panorama.responses import error_response, http_error_response
 from panorama.service_description import DatasetSummary, service_description_response
-from panorama.sparql import answer_query, read_protocol_request
+from panorama.sparql import answer_job, answer_query, named_query_job, read_protocol_request
 from panorama.store import Store
 
 __all__ = ["create_app"]
@@ -166,6 +166,39 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # A plain Starlette route: the hottest path skips FastAPI's dependency resolution, a
     # tenth of a millisecond per query (benchmarks/query_overhead.py).
     app.add_route("/sparql", sparql, methods=["GET", "POST"], name="sparql")
+
+    @app.get("/queries", name="named_queries")
+    def named_queries(request: Request) -> Response:
+        """The named queries: titles and descriptions (de, en), parameters, where to run them."""
+        return JSONResponse(
+            {
+                "queries": [
+                    {
+                        "name": q.name,
+                        "title": q.titles,
+                        "description": q.descriptions,
+                        "parameters": {p: q.examples.get(p) for p in q.params},
+                        "url": f"/queries/{q.name}",
+                    }
+                    for q in request.app.state.named_queries.values()
+                ]
+            }
+        )
+
+    @app.get("/queries/{name}", name="named_query")
+    async def named_query(name: str, request: Request) -> Response:
+        """Run a named query; its parameters are query-string IRIs, its format negotiated."""
+        state = request.app.state
+        named = state.named_queries.get(name)
+        if named is None:
+            raise NotFound(f"There is no named query {name!r}; /queries lists them.")
+        job, cacheable = named_query_job(
+            named,
+            dict(request.query_params),
+            request.headers.get("accept"),
+            tuple(request.query_params.getlist("format")),
+        )
+        return await answer_job(state.pool, job, state.sparql_cache, cacheable=cacheable)
 
     @app.get("/health", name="health")
     def health(pool: PoolDep) -> JSONResponse:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from panorama.errors import BadRequest, Forbidden
 from panorama.ledger import Contributor, Ledger, Version
-from panorama.store import Record, Store
+from panorama.store import Record, Store, sparql_literal
 
 __all__ = ["ACCEPTED_TYPES", "Contributions", "contribution_iri", "contributor_graph"]
 
@@ -41,12 +41,6 @@ def contributor_graph(base_iri: str, name: str) -> str:
 
 def contribution_iri(base_iri: str, version_id: str) -> str:
     return f"{base_iri}id/contribution/{version_id}"
-
-
-def _text(value: str, lang: str | None = None) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    escaped = escaped.replace("\r", "\\r")
-    return f'"{escaped}"' + (f"@{lang}" if lang else "")
 
 
 @dataclass(frozen=True)
@@ -132,8 +126,8 @@ class Contributions:
         day = version.created[:10]
         lines = [
             f"<{iri}> a <{_PROV}Entity> ;",
-            f"  <{_RDFS}label> {_text(f'Beitrag von {contributor.name} ({day})', 'de')},"
-            f" {_text(f'Contribution by {contributor.name} ({day})', 'en')} ;",
+            f"  <{_RDFS}label> {sparql_literal(f'Beitrag von {contributor.name} ({day})', 'de')},"
+            f" {sparql_literal(f'Contribution by {contributor.name} ({day})', 'en')} ;",
             f"  <{_PROV}wasAttributedTo> <{agent}> ;",
             f'  <{_PROV}generatedAtTime> "{version.created}"^^<{_XSD}dateTime> ;',
             f'  <{_DCAT}byteSize> "{version.size}"^^<{_XSD}nonNegativeInteger> ;',
@@ -141,7 +135,7 @@ class Contributions:
             f"  <{_RDFS}seeAlso> <{base}contributions/{quote(version.id)}/report> ;",
             f"  <{_SPDX}checksum> [ a <{_SPDX}Checksum> ;"
             f" <{_SPDX}algorithm> <{_SPDX}checksumAlgorithm_sha256> ;"
-            f" <{_SPDX}checksumValue> {_text(version.sha256)} ] ;",
+            f" <{_SPDX}checksumValue> {sparql_literal(version.sha256)} ] ;",
         ]
         if version.replaces:
             lines.append(f"  <{_PROV}wasRevisionOf> <{contribution_iri(base, version.replaces)}> ;")
@@ -150,11 +144,13 @@ class Contributions:
                 f"  <{_PROV}wasDerivedFrom> <{contribution_iri(base, version.restores)}> ;"
             )
         if version.message:
-            lines.append(f"  <http://purl.org/dc/terms/description> {_text(version.message)} ;")
+            lines.append(
+                f"  <http://purl.org/dc/terms/description> {sparql_literal(version.message)} ;"
+            )
         lines[-1] = lines[-1].rstrip(" ;") + " ."
         lines += [
             f"<{agent}> a <{_PROV}Agent>, <http://xmlns.com/foaf/0.1/Agent> ;"
-            f" <{_RDFS}label> {_text(contributor.name)} .",
+            f" <{_RDFS}label> {sparql_literal(contributor.name)} .",
             # The graph now holds this version: pages cite it as the source of its statements.
             f"<{graph}> <{_PROV}wasDerivedFrom> <{iri}> ; <{_PROV}wasAttributedTo> <{agent}> ;"
             f' <http://purl.org/dc/terms/modified> "{version.created}"^^<{_XSD}dateTime> .',

@@ -34,10 +34,6 @@ class Shown:
     datatype: str | None = None
     nested: tuple[Statement, ...] = ()
 
-    @property
-    def is_link(self) -> bool:
-        return self.href is not None
-
 
 @dataclass(frozen=True)
 class Statement:

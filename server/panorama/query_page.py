@@ -143,21 +143,31 @@ async def query_page_response(
             outcome = Outcome(error=error)
             status = error.status
     downloads = []
+    runs_named = named is not None and query == named.text
+    if runs_named:  # links that keep the name and the bound parameters
+        assert named is not None
+        link_params = {**bindings}
+        download_base, permalink = (
+            f"/queries/{named.name}?",
+            "/query?" + urlencode({"name": named.name, **bindings}),
+        )
+    else:
+        link_params = {"query": query}
+        download_base, permalink = "/sparql?", "/query?" + urlencode({"query": query})
     if query and outcome is not None and outcome.error is None:
         formats = GRAPH_FORMATS if outcome.kind == "graph" else SOLUTION_FORMATS
         for fmt in formats:
-            link = "/sparql?" + urlencode({"query": query, "format": fmt.name})
+            link = download_base + urlencode({**link_params, "format": fmt.name})
             downloads.append((fmt.name, fmt.media_type, link))
     context = {
         "lang": lang,
         "query": query or _EXAMPLE,
-        "ran": bool(query),
         "named": named,
         "bindings": bindings,
         "named_queries": list(named_queries.values()),
         "outcome": outcome,
         "downloads": downloads,
-        "permalink": "/query?" + urlencode({"query": query}) if query else None,
+        "permalink": permalink if query else None,
         "max_rows": MAX_ROWS,
     }
     return render(request, "query.html", context, status_code=status)

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from panorama.linked_data import LABEL_PROPERTIES
 from panorama.store import QueryRequest, Store
 
 __all__ = ["Hit", "SearchIndex", "fold"]
@@ -17,10 +18,14 @@ __all__ = ["Hit", "SearchIndex", "fold"]
 _APOSTROPHES = re.compile("['\u2019`\u00b4]")  # apostrophe, right quote, backtick, acute
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _WRITTEN_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-_LABEL_PROPERTIES = (
-    "<http://www.w3.org/2000/01/rdf-schema#label> <http://www.w3.org/2004/02/skos/core#prefLabel> "
-    "<http://www.w3.org/2004/02/skos/core#altLabel> <https://schema.org/name> "
-    "<http://xmlns.com/foaf/0.1/name> <https://schema.org/alternateName>"
+# The properties that name things, as everywhere, and other names a resource goes by.
+_LABEL_PROPERTIES = " ".join(
+    f"<{p}>"
+    for p in (
+        *LABEL_PROPERTIES,
+        "http://www.w3.org/2004/02/skos/core#altLabel",
+        "https://schema.org/alternateName",
+    )
 )
 
 

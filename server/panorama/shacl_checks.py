@@ -26,6 +26,8 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from panorama.store import sparql_literal
+
 __all__ = ["SH", "Check", "ShapeError", "compile_shapes", "term_sparql"]
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -156,11 +158,6 @@ def term_sparql(term: Node) -> str:
     raise ShapeError(f"a blank node cannot be used as a value in a shape: {term}")
 
 
-def _string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
 def _texts(graph: Graph, node: Node, predicate: URIRef) -> dict[str, str]:
     """Literal values by language ('' for none); the first one per language wins."""
     texts: dict[str, str] = {}
@@ -212,7 +209,7 @@ class _Compiler:
             test = f"(isLiteral({v}) && datatype({v}) = {term_sparql(parameter)})"
             lexical = LEXICAL_FORMS.get(str(parameter))
             if lexical is not None:
-                test = f"({test} && REGEX(STR({v}), {_string(lexical)}))"
+                test = f"({test} && REGEX(STR({v}), {sparql_literal(lexical)}))"
             return test
         if predicate == SH.nodeKind:
             if parameter not in _NODE_KINDS:
@@ -220,8 +217,8 @@ class _Compiler:
             return _NODE_KINDS[parameter].replace("?v", v)  # type: ignore[index]
         if predicate == SH.pattern:
             flags = self.one(shape, SH.flags)
-            flag_arg = f", {_string(str(flags))}" if flags is not None else ""
-            return f"(!isBlank({v}) && REGEX(STR({v}), {_string(str(parameter))}{flag_arg}))"
+            flag_arg = f", {sparql_literal(str(flags))}" if flags is not None else ""
+            return f"(!isBlank({v}) && REGEX(STR({v}), {sparql_literal(str(parameter))}{flag_arg}))"
         if predicate == SH["in"]:
             members = list(Collection(self.graph, parameter))  # type: ignore[arg-type]
             if not members:
@@ -229,7 +226,7 @@ class _Compiler:
             return "(" + " || ".join(f"sameTerm({v}, {term_sparql(m)})" for m in members) + ")"
         if predicate == SH.languageIn:
             ranges = [str(r) for r in Collection(self.graph, parameter)]  # type: ignore[arg-type]
-            matches = " || ".join(f"langMatches(lang({v}), {_string(r)})" for r in ranges)
+            matches = " || ".join(f"langMatches(lang({v}), {sparql_literal(r)})" for r in ranges)
             return f"(isLiteral({v}) && ({matches or 'false'}))"
         if predicate in _COMPARISONS:
             return f"({v} {_COMPARISONS[predicate]} {term_sparql(parameter)})"

@@ -21,11 +21,18 @@ from panorama.errors import (
     UnsupportedMediaType,
 )
 from panorama.executor import QueryJob, QueryPool
+from panorama.named_queries import NamedQuery
 from panorama.query_text import QueryText
 from panorama.request_body import read_bounded_body
-from panorama.store import QueryRequest
+from panorama.store import QueryRequest, is_iri
 
-__all__ = ["ProtocolRequest", "answer_query", "read_protocol_request"]
+__all__ = [
+    "ProtocolRequest",
+    "answer_job",
+    "answer_query",
+    "named_query_job",
+    "read_protocol_request",
+]
 
 _FORM = "application/x-www-form-urlencoded"
 _QUERY = "application/sparql-query"
@@ -139,14 +146,7 @@ async def answer_query(
     accept: str | None,
     cache: VersionedCache,
 ) -> Response:
-    """Run the query on a worker and stream its answer in the negotiated format.
-
-    Small answers (those that arrive whole, up to 64 KiB) are cached until the store
-    changes, so the repeated queries of pages and named queries cost one lookup. The cache is
-    keyed on the store's version, which moves only after the query workers were told to
-    reopen the store (``Store.on_change``): an answer kept under a version was computed
-    from that version or a later one.
-    """
+    """Run the query on a worker and stream its answer in the negotiated format."""
     assert protocol.query is not None
     text = check_query(protocol.query)
     request = QueryRequest(
@@ -156,14 +156,26 @@ async def answer_query(
         union_default_graph=not (text.has_dataset_clause or protocol.default_graphs),
     )
     job = QueryJob(request, accept=accept, format=protocol.formats)
-    cacheable = _VOLATILE.isdisjoint(text.keywords)
+    return await answer_job(pool, job, cache, cacheable=_VOLATILE.isdisjoint(text.keywords))
+
+
+async def answer_job(
+    pool: QueryPool, job: QueryJob, cache: VersionedCache, *, cacheable: bool
+) -> Response:
+    """The answer to a checked query: from the cache, whole, or streamed from a worker.
+
+    Small answers (those that arrive whole, up to 64 KiB) are cached until the store
+    changes, so the repeated queries of pages and named queries cost one lookup. The cache is
+    keyed on the store's version, which moves only after the query workers were told to
+    reopen the store (``Store.on_change``): an answer kept under a version was computed
+    from that version or a later one.
+    """
     key = ("sparql", job)
     version = cache.version
     if cacheable and (hit := cache.peek(key)) is not None:
         body, content_type = hit
-        return Response(
-            body, headers={"Content-Type": content_type, "Vary": "Accept", "X-Cache": "hit"}
-        )
+        headers = {"Content-Type": content_type, "Vary": "Accept", "X-Cache": "hit"}
+        return Response(body, headers=headers)
     stream = await pool.run(job)
     headers = {"Content-Type": stream.content_type, "Vary": "Accept"}
     if stream.body is None:
@@ -171,3 +183,21 @@ async def answer_query(
     if cacheable:
         cache.put(key, (stream.body, stream.content_type), version=version)
     return Response(stream.body, headers=headers)
+
+
+def named_query_job(
+    named: NamedQuery, params: dict[str, str], accept: str | None, formats: tuple[str, ...]
+) -> tuple[QueryJob, bool]:
+    """The job for a named query with its parameters (IRIs) bound, and whether to cache it.
+
+    Raises:
+        BadRequest: a parameter is not an IRI.
+    """
+    for name in named.params:
+        value = params.get(name)
+        if value and not is_iri(value):
+            raise BadRequest(f"The parameter {name!r} must be an IRI, not {value!r}.")
+    bindings = {name: params[name] for name in named.params if params.get(name)}
+    text = check_query(named.text)
+    job = QueryJob(named.request(**bindings), accept=accept, format=formats)
+    return job, _VOLATILE.isdisjoint(text.keywords)

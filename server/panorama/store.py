@@ -39,6 +39,7 @@ __all__ = [
     "StoreError",
     "is_iri",
     "load_checked",
+    "sparql_literal",
 ]
 
 _SPDX = "http://spdx.org/rdf/terms#"
@@ -171,9 +172,12 @@ def is_iri(text: str) -> bool:
     return True
 
 
-def _literal(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+def sparql_literal(value: str, lang: str | None = None) -> str:
+    """``value`` as a SPARQL (and Turtle) string literal, safe to put in a query's text."""
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    )
+    return f'"{escaped}"' + (f"@{lang}" if lang else "")
 
 
 class Store:
@@ -430,11 +434,11 @@ class Store:
         return Record(
             self.catalog_graph,
             remove=f"<{graph}> <{_SPDX}checksum> ?c . ?c ?p ?o . <{graph}> ?q ?v",
-            add=f"""<{graph}> <{_DCTERMS}source> {_literal(source)} ;
+            add=f"""<{graph}> <{_DCTERMS}source> {sparql_literal(source)} ;
                   <{_DCTERMS}modified> "{now}"^^<http://www.w3.org/2001/XMLSchema#dateTime> ;
                   <{_SPDX}checksum> [ a <{_SPDX}Checksum> ;
                     <{_SPDX}algorithm> <{_SPDX}checksumAlgorithm_sha256> ;
-                    <{_SPDX}checksumValue> {_literal(sha256)} ] .""",
+                    <{_SPDX}checksumValue> {sparql_literal(sha256)} ] .""",
         )
 
     def contains(self, subject: str, graph: str) -> bool:

@@ -193,14 +193,31 @@ def reference_data(store: Store) -> Reference:
 
 
 class ReferenceCache:
-    """``reference_data`` computed once per version of the store (it grows on every write)."""
+    """``reference_data``, rebuilt only when the ontology or ``data/`` graphs change.
+
+    Contributions move ``store.version`` but are not reference data; the catalog's
+    checksums of the bundled graphs tell whether the reference really changed.
+    """
 
     def __init__(self) -> None:
         self._cached: Reference | None = None
+        self._fingerprint: tuple[tuple[str, str], ...] = ()
+        self._checked_version = -1
 
     def get(self, store: Store) -> Reference:
-        if self._cached is None or self._cached.version != store.version:
+        if self._cached is not None and self._checked_version == store.version:
+            return self._cached
+        fingerprint = tuple(
+            sorted(
+                (graph, entry.sha256)
+                for graph, entry in store.catalog().items()
+                if entry.source.startswith(("ontology/", "data/"))
+            )
+        )
+        if self._cached is None or fingerprint != self._fingerprint:
             self._cached = reference_data(store)
+            self._fingerprint = fingerprint
+        self._checked_version = store.version
         return self._cached
 
 
