@@ -35,7 +35,7 @@ from panorama.errors import (
 from panorama.labels import choose_language
 from panorama.ledger import Contributor, Version
 from panorama.linked_data import RESOURCE_FORMATS, describe
-from panorama.negotiation import HTML, Format, negotiate
+from panorama.negotiation import HTML, JSON, TURTLE, negotiate
 from panorama.request_body import read_bounded_body
 from panorama.templating import render
 from panorama.validation import Report, Submission, SubmissionPart
@@ -44,8 +44,6 @@ from panorama.validation_report import report_context, report_graph, report_json
 
 __all__ = ["ContributionDesk", "summary"]
 
-_JSON = Format(("json",), "application/json")
-_TURTLE = Format(("turtle", "ttl"), "text/turtle")
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -230,7 +228,7 @@ class ContributionDesk:
 
     def _rejection(self, request: Request, rejected: _Rejected, from_form: bool) -> Response:
         report, lang = rejected.report, rejected.lang
-        offered = (_JSON, _TURTLE, HTML)
+        offered = (JSON, TURTLE, HTML)
         chosen = (
             HTML
             if from_form
@@ -245,9 +243,9 @@ class ContributionDesk:
                 "report": report_context(report, lang, None),
             }
             return render(request, "contribute.html", context, status_code=422)
-        if chosen is _TURTLE:
+        if chosen is TURTLE:
             body = report_graph(report, lang).serialize(format="turtle", encoding="utf-8")
-            return Response(body, status_code=422, media_type=_TURTLE.content_type)
+            return Response(body, status_code=422, media_type=TURTLE.content_type)
         return JSONResponse(
             {"error": rejected.message, "report": report_json(report, lang)}, status_code=422
         )
@@ -285,9 +283,9 @@ def list_response(request: Request, desk: ContributionDesk) -> Response:
         for v in contributions.ledger.versions()
     ]
     fmt = negotiate(
-        request.headers.get("accept"), (HTML, _JSON), request.query_params.getlist("format")
+        request.headers.get("accept"), (HTML, JSON), request.query_params.getlist("format")
     )
-    if fmt is _JSON:
+    if fmt is JSON:
         return JSONResponse({"contributions": rows})
     return render(request, "contributions.html", {"lang": _lang(request), "rows": rows})
 
@@ -302,10 +300,10 @@ def one_response(request: Request, desk: ContributionDesk, version_id: str) -> R
     iri = contribution_iri(base, version.id)
     fmt = negotiate(
         request.headers.get("accept"),
-        (HTML, _JSON, *RESOURCE_FORMATS[1:]),
+        (HTML, JSON, *RESOURCE_FORMATS[1:]),
         request.query_params.getlist("format"),
     )
-    if fmt is _JSON:
+    if fmt is JSON:
         return JSONResponse(summary(version, iri, contributor_graph(base, version.contributor)))
     if fmt is not HTML:
         description = describe(contributions.store, iri, with_fragments=False)

@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from panorama.config import Settings
 from panorama.dataset import dataset_description, dataset_iris, server_urls
 from panorama.dumps import DUMP_FORMATS, current_dump
-from panorama.negotiation import GRAPH_FORMATS, Format, negotiate
+from panorama.negotiation import DOCUMENT_FORMATS, negotiate
 from panorama.published import published_cache
 from panorama.responses import cached_response
 from panorama.sitemap import robots_txt, sitemap_xml
@@ -27,7 +27,6 @@ from panorama.store import Store
 from panorama.void import describe_void, statistics
 
 __all__ = [
-    "DOCUMENT_FORMATS",
     "catalog_response",
     "dump_response",
     "robots_response",
@@ -35,19 +34,6 @@ __all__ = [
     "void_response",
 ]
 
-# rdflib's serializer for each format offered; Turtle first, the answer to "anything".
-_SERIALIZERS = {
-    "text/turtle": "turtle",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-    "application/n-triples": "nt",
-}
-DOCUMENT_FORMATS: tuple[Format, ...] = tuple(
-    sorted(
-        (fmt for fmt in GRAPH_FORMATS if fmt.media_type in _SERIALIZERS),
-        key=lambda fmt: list(_SERIALIZERS).index(fmt.media_type),
-    )
-)
 _MAX_AGE = 300
 
 
@@ -61,7 +47,7 @@ def _rdf_document(
     root = server_urls(str(request.base_url)).root
     body = published_cache(store).get(
         (kind, root, chosen.media_type),
-        lambda: build(root).serialize(format=_SERIALIZERS[chosen.media_type], encoding="utf-8"),
+        lambda: build(root).serialize(format=chosen.rdflib_name, encoding="utf-8"),
     )
     here = f"{root}{request.url.path.lstrip('/')}"
     links = ", ".join(

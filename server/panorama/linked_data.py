@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rdflib import Graph
 
-from panorama.negotiation import GRAPH_FORMATS, HTML, Format
+from panorama.negotiation import HTML, JSON_LD, NTRIPLES, RDF_XML, TURTLE, Format
 from panorama.store import QueryRequest, Store
 
 __all__ = [
@@ -29,22 +29,13 @@ __all__ = [
 
 # The formats a resource can be had in, HTML first: a browser asks for it explicitly, and a
 # client that asks for nothing in particular still gets a page with links to the data.
-RESOURCE_FORMATS: tuple[Format, ...] = (
-    HTML,
-    *(f for f in GRAPH_FORMATS if f.name in {"turtle", "jsonld", "ntriples", "rdfxml"}),
-)
+RESOURCE_FORMATS: tuple[Format, ...] = (HTML, TURTLE, JSON_LD, NTRIPLES, RDF_XML)
 SUFFIXES: dict[str, Format] = {
     ".html": HTML,
-    ".ttl": GRAPH_FORMATS[0],
-    ".jsonld": GRAPH_FORMATS[2],
-    ".nt": GRAPH_FORMATS[1],
-    ".rdf": GRAPH_FORMATS[3],
-}
-RDFLIB_FORMATS = {
-    "text/turtle": "turtle",
-    "application/ld+json": "json-ld",
-    "application/n-triples": "nt",
-    "application/rdf+xml": "xml",
+    ".ttl": TURTLE,
+    ".jsonld": JSON_LD,
+    ".nt": NTRIPLES,
+    ".rdf": RDF_XML,
 }
 
 #: Properties that name a thing, most telling first.
@@ -79,7 +70,7 @@ class Description:
         return len(self.graph) > 0
 
     def serialize(self, fmt: Format) -> bytes:
-        return self.graph.serialize(format=RDFLIB_FORMATS[fmt.media_type], encoding="utf-8")
+        return self.graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
 
 
 def _fragments(store: Store, iri: str) -> tuple[str, ...]:

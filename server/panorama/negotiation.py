@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from panorama.errors import BadRequest, NotAcceptable
 
 __all__ = [
+    "DOCUMENT_FORMATS",
     "GRAPH_FORMATS",
     "HTML",
+    "JSON",
+    "JSON_LD",
+    "NTRIPLES",
+    "RDF_XML",
     "SOLUTION_FORMATS",
+    "TURTLE",
     "Format",
     "negotiate",
     "parse_accept",
@@ -30,6 +36,7 @@ class Format:
     media_type: str
     aliases: tuple[str, ...] = ()
     w3c_name: str | None = None  # its name in http://www.w3.org/ns/formats/
+    rdflib_name: str | None = None  # rdflib's serializer, for documents the server builds
 
     @property
     def w3c_iri(self) -> str | None:
@@ -65,18 +72,36 @@ SOLUTION_FORMATS: tuple[Format, ...] = (
 )
 
 GRAPH_FORMATS: tuple[Format, ...] = (
-    Format(("turtle", "ttl"), "text/turtle", ("application/x-turtle",), "Turtle"),
-    Format(("ntriples", "nt", "n-triples"), "application/n-triples", ("text/plain",), "N-Triples"),
-    Format(("jsonld", "json-ld", "json"), "application/ld+json", ("application/json",), "JSON-LD"),
+    Format(("turtle", "ttl"), "text/turtle", ("application/x-turtle",), "Turtle", "turtle"),
     Format(
-        ("rdfxml", "rdf", "xml", "rdf+xml"), "application/rdf+xml", ("application/xml",), "RDF_XML"
+        ("ntriples", "nt", "n-triples"), "application/n-triples", ("text/plain",), "N-Triples", "nt"
     ),
-    Format(("trig",), "application/trig", (), "TriG"),
-    Format(("nquads", "nq", "n-quads"), "application/n-quads", (), "N-Quads"),
-    Format(("n3",), "text/n3", (), "N3"),
+    Format(
+        ("jsonld", "json-ld", "json"),
+        "application/ld+json",
+        ("application/json",),
+        "JSON-LD",
+        "json-ld",
+    ),
+    Format(
+        ("rdfxml", "rdf", "xml", "rdf+xml"),
+        "application/rdf+xml",
+        ("application/xml",),
+        "RDF_XML",
+        "xml",
+    ),
+    Format(("trig",), "application/trig", (), "TriG", "trig"),
+    Format(("nquads", "nq", "n-quads"), "application/n-quads", (), "N-Quads", "nquads"),
+    Format(("n3",), "text/n3", (), "N3", "n3"),
 )
 
 HTML = Format(("html",), "text/html", ("application/xhtml+xml",))
+JSON = Format(("json",), "application/json")
+TURTLE, NTRIPLES, JSON_LD, RDF_XML = GRAPH_FORMATS[:4]
+
+#: The formats of the RDF documents the server builds itself (descriptions, VoID, DCAT),
+#: Turtle first: what a client without preferences gets.
+DOCUMENT_FORMATS: tuple[Format, ...] = (TURTLE, JSON_LD, RDF_XML, NTRIPLES)
 
 
 def parse_accept(accept: str | None) -> list[tuple[str, float]]:

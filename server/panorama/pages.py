@@ -12,15 +12,13 @@ from starlette.responses import JSONResponse, Response
 from panorama.cache import VersionedCache
 from panorama.home_page import build_home_page
 from panorama.labels import choose_language
-from panorama.negotiation import HTML, Format, negotiate
+from panorama.negotiation import HTML, JSON, negotiate
 from panorama.responses import cached_response
 from panorama.search import SearchIndex
 from panorama.store import Store
 from panorama.templating import render_text
 
 __all__ = ["home_response", "search_response"]
-
-_JSON = Format(("json",), "application/json")
 
 
 def _lang(request: Request) -> str:
@@ -51,7 +49,7 @@ def search_response(request: Request, store: Store, cache: VersionedCache) -> Re
     index = cache.get("search-index", lambda: SearchIndex(store))
     hits = index.search(text, lang=lang)
     fmt = negotiate(
-        request.headers.get("accept"), (HTML, _JSON), request.query_params.getlist("format")
+        request.headers.get("accept"), (HTML, JSON), request.query_params.getlist("format")
     )
     base = store.base_iri
     rows = [
@@ -62,7 +60,7 @@ def search_response(request: Request, store: Store, cache: VersionedCache) -> Re
         }
         for hit in hits
     ]
-    if fmt is _JSON:
+    if fmt is JSON:
         return JSONResponse({"query": text, "results": rows})
     context = {"hits": rows, "query_text": text, "lang": lang}
     return Response(render_text(request, "search.html", context), media_type="text/html")

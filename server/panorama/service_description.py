@@ -13,21 +13,20 @@ from rdflib.namespace import DCTERMS, RDF, VOID, XSD
 from starlette.requests import Request
 from starlette.responses import Response
 
-from panorama.negotiation import GRAPH_FORMATS, HTML, SOLUTION_FORMATS, Format, negotiate
+from panorama.negotiation import (
+    DOCUMENT_FORMATS,
+    GRAPH_FORMATS,
+    HTML,
+    SOLUTION_FORMATS,
+    Format,
+    negotiate,
+)
 from panorama.templating import render
 
 __all__ = ["DatasetSummary", "describe_service", "service_description_response"]
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 ENTAILMENT = Namespace("http://www.w3.org/ns/entailment/")
-
-# rdflib serializes these; Turtle first, so it is what a client without preferences gets.
-_DESCRIPTION_FORMATS: dict[str, str] = {
-    "text/turtle": "turtle",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-    "application/n-triples": "nt",
-}
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,7 @@ def service_description_response(
 ) -> Response:
     """Answer ``GET /sparql`` without a query: HTML for browsers, RDF for everyone else."""
     endpoint = str(request.url_for("sparql"))
-    rdf_formats = [fmt for fmt in GRAPH_FORMATS if fmt.media_type in _DESCRIPTION_FORMATS]
-    offered: list[Format] = [rdf_formats[0], HTML, *rdf_formats[1:]]
+    offered: list[Format] = [DOCUMENT_FORMATS[0], HTML, *DOCUMENT_FORMATS[1:]]
     chosen = negotiate(request.headers.get("accept"), offered, format_param, known=SOLUTION_FORMATS)
     headers = {
         "Vary": "Accept",
@@ -119,7 +117,5 @@ def service_description_response(
             },
             headers=headers,
         )
-    body = describe_service(endpoint, dataset, timeout=timeout).serialize(
-        format=_DESCRIPTION_FORMATS[chosen.media_type]
-    )
+    body = describe_service(endpoint, dataset, timeout=timeout).serialize(format=chosen.rdflib_name)
     return Response(body, media_type=chosen.content_type, headers=headers)

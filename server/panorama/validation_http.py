@@ -23,7 +23,7 @@ from starlette.responses import Response
 from panorama import labels
 from panorama.config import Settings
 from panorama.errors import BadRequest
-from panorama.negotiation import HTML, Format, negotiate
+from panorama.negotiation import HTML, JSON, JSON_LD, TURTLE, Format, negotiate
 from panorama.request_body import read_bounded_body
 from panorama.store import Store
 from panorama.templating import render
@@ -52,9 +52,6 @@ __all__ = [
     "read_submission",
 ]
 
-JSON = Format(("json",), "application/json")
-TURTLE = Format(("turtle", "ttl"), "text/turtle", ("application/x-turtle",))
-JSON_LD = Format(("jsonld", "json-ld"), "application/ld+json")
 #: The forms of a report; on a tie (or ``*/*``) the first wins.
 REPORT_FORMATS: tuple[Format, ...] = (JSON, TURTLE, JSON_LD, HTML)
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
