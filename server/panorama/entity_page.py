@@ -15,7 +15,7 @@ from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from panorama.labels import label_of, prefixed_name
-from panorama.linked_data import Description
+from panorama.linked_data import Description, resource_url
 from panorama.store import QueryRequest, Store
 
 __all__ = ["EntityPage", "Shown", "Statement", "build_entity_page"]
@@ -67,9 +67,7 @@ class _Linker:
         self.property_labels = property_labels
 
     def href(self, iri: str) -> str:
-        if iri.startswith(self.base_iri):
-            return "/" + iri[len(self.base_iri) :]
-        return iri
+        return resource_url(self.base_iri, iri)
 
     def term(self, node: Node, *, seen: frozenset[Node] = frozenset()) -> Shown:
         if isinstance(node, URIRef):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from rdflib import Graph, URIRef
 
 from panorama.labels import label_of
+from panorama.linked_data import resource_url
 from panorama.store import QueryRequest, Store
 
 __all__ = ["HomePage", "build_home_page"]
@@ -148,7 +149,7 @@ def build_home_page(store: Store, lang: str) -> HomePage:
     labels = _labels(store, everything) if everything else Graph()
 
     def item(iri: str) -> Item:
-        href = "/" + iri[len(store.base_iri) :] if iri.startswith(store.base_iri) else iri
+        href = resource_url(store.base_iri, iri)
         return Item(label_of(labels, URIRef(iri), lang), href)
 
     sizes = store.graph_sizes()

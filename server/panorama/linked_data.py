@@ -24,6 +24,7 @@ __all__ = [
     "SUFFIXES",
     "Description",
     "describe",
+    "resource_url",
     "split_suffix",
 ]
 
@@ -47,6 +48,11 @@ LABEL_PROPERTIES = (
     "http://xmlns.com/foaf/0.1/name",
 )
 _LABELS = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+
+
+def resource_url(base_iri: str, iri: str) -> str:
+    """Where a page links to ``iri``: its path on this server if it is ours, else itself."""
+    return "/" + iri[len(base_iri) :] if iri.startswith(base_iri) else iri
 
 
 def split_suffix(path: str) -> tuple[str, Format | None]:

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from panorama.cache import VersionedCache
 from panorama.home_page import build_home_page
 from panorama.labels import choose_language
+from panorama.linked_data import resource_url
 from panorama.negotiation import HTML, JSON, negotiate
 from panorama.responses import cached_response
 from panorama.search import SearchIndex
@@ -56,7 +57,7 @@ def search_response(request: Request, store: Store, cache: VersionedCache) -> Re
         {
             "iri": hit.iri,
             "label": hit.label,
-            "href": "/" + hit.iri[len(base) :] if hit.iri.startswith(base) else hit.iri,
+            "href": resource_url(base, hit.iri),
         }
         for hit in hits
     ]
