@@ -23,27 +23,24 @@ import asyncio
 import json
 import logging
 import multiprocessing
-import pickle
 import signal
 import socket
 import struct
-import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
-from panorama import errors
 from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
 from panorama.store import QueryRequest
+from panorama.worker_processes import WorkerProcess, error_class, receive_job
 
 __all__ = ["QueryJob", "QueryPool", "QueryStream"]
 
 log = logging.getLogger("panorama.executor")
 
 _FRAME = struct.Struct("!cI")
-_LENGTH = struct.Struct("!I")
 _CHUNK = 64 * 1024
 HEAD, DATA, ERROR, END, READY = b"H", b"D", b"E", b"Z", b"R"
 
@@ -62,16 +59,6 @@ class QueryJob:
 
 def _send_frame(sock: socket.socket, kind: bytes, payload: bytes) -> None:
     sock.sendall(_FRAME.pack(kind, len(payload)) + payload)
-
-
-def _receive_exactly(sock: socket.socket, size: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = sock.recv(size - len(chunks))
-        if not chunk:
-            return None
-        chunks += chunk
-    return bytes(chunks)
 
 
 class _FrameWriter:
@@ -133,13 +120,9 @@ def _worker_main(
     with sock:
         _send_frame(sock, READY, b"")
         while True:
-            header = _receive_exactly(sock, _LENGTH.size)
-            if header is None:
+            job = receive_job(sock)
+            if not isinstance(job, QueryJob):
                 return
-            payload = _receive_exactly(sock, _LENGTH.unpack(header)[0])
-            if payload is None:
-                return
-            job: QueryJob = pickle.loads(payload)
             try:
                 if store is None or generation.value != seen:
                     seen = generation.value
@@ -165,47 +148,23 @@ def _worker_main(
 # Server side ------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class _Worker:
-    process: multiprocessing.process.BaseProcess
-    sock: socket.socket
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-
+class _Worker(WorkerProcess):
     async def connect(self) -> None:
         """Open the stream to the worker and wait for its start-up to finish."""
-        if self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(sock=self.sock)
+        if await self.open_streams():
             kind, _ = await self.read_frame()
             if kind != READY:
                 raise ConnectionError(f"the query worker started with {kind!r}")
-
-    def send(self, job: QueryJob) -> None:
-        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-        assert self.writer is not None
-        self.writer.write(_LENGTH.pack(len(payload)) + payload)
 
     async def read_frame(self) -> tuple[bytes, bytes]:
         assert self.reader is not None
         kind, length = _FRAME.unpack(await self.reader.readexactly(_FRAME.size))
         return kind, await self.reader.readexactly(length)
 
-    def kill(self) -> None:
-        self.process.kill()
-        # Reap it once it is gone, without making anyone wait for that.
-        threading.Thread(target=self.process.join, daemon=True).start()
-        if self.writer is not None:
-            self.writer.close()
-        else:
-            self.sock.close()
-
 
 def _raise_from_payload(payload: bytes) -> None:
     details = json.loads(payload)
-    error_class = getattr(errors, details["class"], PanoramaError)
-    if not (isinstance(error_class, type) and issubclass(error_class, PanoramaError)):
-        error_class = PanoramaError
-    raise error_class(details["message"])
+    raise error_class(details["class"])(details["message"])
 
 
 @dataclass
@@ -252,16 +211,12 @@ class QueryPool:
         return sum(1 for worker in self._workers if worker.process.is_alive())
 
     def _spawn(self) -> _Worker:
-        parent_end, child_end = socket.socketpair()
-        process = self._context.Process(
-            target=_worker_main,
-            args=(child_end, str(self.store_path), self.base_iri, self._generation),
-            name="panorama-query-worker",
-            daemon=True,
+        worker = _Worker.start(
+            self._context,
+            _worker_main,
+            (str(self.store_path), self.base_iri, self._generation),
+            "panorama-query-worker",
         )
-        process.start()
-        child_end.close()
-        worker = _Worker(process, parent_end)
         self._workers.add(worker)
         return worker
 
@@ -301,7 +256,7 @@ class QueryPool:
         try:
             async with asyncio.timeout_at(deadline):
                 await worker.connect()  # a replacement may still be starting
-                worker.send(job)
+                worker.send_job(job)
                 kind, payload = await worker.read_frame()
                 if kind == ERROR:
                     self._release(worker)

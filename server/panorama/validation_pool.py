@@ -23,19 +23,16 @@ import multiprocessing
 import pickle
 import signal
 import socket
-import struct
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from panorama import errors
 from panorama.errors import PanoramaError, ServiceUnavailable, UnprocessableEntity
 from panorama.validation import Reference, Report, Submission
+from panorama.worker_processes import LENGTH, WorkerProcess, error_class, receive_job
 
 __all__ = ["ValidationJob", "ValidationPool"]
 
 log = logging.getLogger("panorama.validation")
-_LENGTH = struct.Struct("!I")
 
 
 @dataclass(frozen=True)
@@ -48,24 +45,7 @@ class ValidationJob:
 
 def _send(sock: socket.socket, message: object) -> None:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_LENGTH.pack(len(payload)) + payload)
-
-
-def _receive(sock: socket.socket) -> object | None:
-    def exactly(size: int) -> bytes | None:
-        chunks = bytearray()
-        while len(chunks) < size:
-            chunk = sock.recv(min(size - len(chunks), 1 << 20))
-            if not chunk:
-                return None
-            chunks += chunk
-        return bytes(chunks)
-
-    header = exactly(_LENGTH.size)
-    if header is None:
-        return None
-    payload = exactly(_LENGTH.unpack(header)[0])
-    return None if payload is None else pickle.loads(payload)
+    sock.sendall(LENGTH.pack(len(payload)) + payload)
 
 
 def _worker_main(sock: socket.socket, root: str, base_iri: str) -> None:
@@ -77,7 +57,7 @@ def _worker_main(sock: socket.socket, root: str, base_iri: str) -> None:
     reference: Reference | None = None
     with sock:
         while True:
-            job = _receive(sock)
+            job = receive_job(sock)
             if not isinstance(job, ValidationJob):
                 return
             try:
@@ -98,37 +78,15 @@ def _worker_main(sock: socket.socket, root: str, base_iri: str) -> None:
                 _send(sock, ("error", "PanoramaError", f"The validator failed: {error}"))
 
 
-@dataclass(eq=False)
-class _Worker:
-    process: multiprocessing.process.BaseProcess
-    sock: socket.socket
+class _Worker(WorkerProcess):
     reference_version: int = -1
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
 
     async def exchange(self, job: ValidationJob) -> tuple:
-        if self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(sock=self.sock)
-        assert self.writer is not None
-        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(_LENGTH.pack(len(payload)) + payload)
-        (length,) = _LENGTH.unpack(await self.reader.readexactly(_LENGTH.size))
+        await self.open_streams()
+        assert self.reader is not None
+        self.send_job(job)
+        (length,) = LENGTH.unpack(await self.reader.readexactly(LENGTH.size))
         return pickle.loads(await self.reader.readexactly(length))
-
-    def kill(self) -> None:
-        self.process.kill()
-        threading.Thread(target=self.process.join, daemon=True).start()
-        if self.writer is not None:
-            self.writer.close()
-        else:
-            self.sock.close()
-
-
-def _raise(class_name: str, message: str) -> None:
-    error_class = getattr(errors, class_name, PanoramaError)
-    if not (isinstance(error_class, type) and issubclass(error_class, PanoramaError)):
-        error_class = PanoramaError
-    raise error_class(message)
 
 
 class ValidationPool:
@@ -161,16 +119,12 @@ class ValidationPool:
         return [w.process.pid for w in self._workers if w.process.pid and w.process.is_alive()]
 
     def _spawn(self) -> _Worker:
-        parent_end, child_end = socket.socketpair()
-        process = self._context.Process(
-            target=_worker_main,
-            args=(child_end, str(self.root), self.base_iri),
-            name="panorama-validation-worker",
-            daemon=True,
+        worker = _Worker.start(
+            self._context,
+            _worker_main,
+            (str(self.root), self.base_iri),
+            "panorama-validation-worker",
         )
-        process.start()
-        child_end.close()
-        worker = _Worker(process, parent_end)
         self._workers.add(worker)
         return worker
 
@@ -240,5 +194,5 @@ class ValidationPool:
                 # Cancelled (the client left) while the worker was busy: it cannot be reused.
                 self._replace(worker)
         if answer[0] == "error":
-            _raise(answer[1], answer[2])
+            raise error_class(answer[1])(answer[2])
         return answer[1]

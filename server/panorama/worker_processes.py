@@ -1,0 +1,94 @@
+"""Worker processes that the server can kill: the part the query and validation pools share.
+
+A worker is a process started with ``spawn`` (never ``fork``: the server has threads and an
+event loop) and connected to the server by a socket pair. Jobs go to it as length-prefixed
+pickles; a worker past its time is killed with SIGKILL, which frees whatever it held, and
+reaped in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import pickle
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.context import SpawnContext
+
+from panorama import errors
+from panorama.errors import PanoramaError
+
+__all__ = ["LENGTH", "WorkerProcess", "error_class", "receive_exactly", "receive_job"]
+
+LENGTH = struct.Struct("!I")
+
+
+def receive_exactly(sock: socket.socket, size: int) -> bytes | None:
+    """``size`` bytes from a blocking socket, or None once the server has gone."""
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(min(size - len(chunks), 1 << 20))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+def receive_job(sock: socket.socket) -> object | None:
+    """The next job a worker is sent, or None when the server closed its end."""
+    header = receive_exactly(sock, LENGTH.size)
+    if header is None:
+        return None
+    payload = receive_exactly(sock, LENGTH.unpack(header)[0])
+    return None if payload is None else pickle.loads(payload)
+
+
+def error_class(name: str) -> type[PanoramaError]:
+    """The error class a worker named, so its status survives the trip (else 500)."""
+    found = getattr(errors, name, PanoramaError)
+    return found if isinstance(found, type) and issubclass(found, PanoramaError) else PanoramaError
+
+
+@dataclass(eq=False)
+class WorkerProcess:
+    """One worker as the server sees it: the process and the streams to it."""
+
+    process: multiprocessing.process.BaseProcess
+    sock: socket.socket
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+
+    @classmethod
+    def start(
+        cls, context: SpawnContext, target: Callable[..., None], args: tuple, name: str
+    ) -> WorkerProcess:
+        """Start ``target(worker_socket, *args)`` in a new process."""
+        parent_end, child_end = socket.socketpair()
+        process = context.Process(target=target, args=(child_end, *args), name=name, daemon=True)
+        process.start()
+        child_end.close()
+        return cls(process, parent_end)
+
+    async def open_streams(self) -> bool:
+        """Open the asyncio streams once; True the first time (the worker is new)."""
+        if self.reader is not None:
+            return False
+        self.reader, self.writer = await asyncio.open_connection(sock=self.sock)
+        return True
+
+    def send_job(self, job: object) -> None:
+        assert self.writer is not None
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(LENGTH.pack(len(payload)) + payload)
+
+    def kill(self) -> None:
+        self.process.kill()
+        # Reap it once it is gone, without making anyone wait for that.
+        threading.Thread(target=self.process.join, daemon=True).start()
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            self.sock.close()
