@@ -9,7 +9,7 @@ import pytest
 
 from panorama.config import Settings
 
-from support import EXAMPLE_TTL, EXTRA_TTL, LiveServer, write_bundle
+from support import EXAMPLE_TTL, EXTRA_TTL, REPO, LiveServer, write_bundle
 
 
 @pytest.fixture
@@ -49,3 +49,11 @@ def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     settings = Settings(bundle=bundle, store=root / "store", query_workers=2, query_timeout=20)
     with LiveServer(settings) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server over the repository's own bundle, for one module's read-only tests."""
+    store = tmp_path_factory.mktemp("repo") / "store"
+    with LiveServer(Settings(bundle=REPO, store=store, query_workers=2)) as live:
+        yield live

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, RDF, SH
 
-from panorama.config import DEFAULT_BASE_IRI, Settings
+from panorama.config import DEFAULT_BASE_IRI
 from panorama.dataset import dataset_description, dataset_iris
 
 from support import REPO, LiveServer
@@ -57,13 +56,6 @@ def dcat_ap_shapes() -> Graph:
 def conformance(record: Graph) -> tuple[bool, str]:
     conforms, _, text = validate(record, shacl_graph=dcat_ap_shapes())
     return bool(conforms), str(text)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    store = tmp_path_factory.mktemp("dcat") / "store"
-    with LiveServer(Settings(bundle=REPO, store=store, query_workers=1)) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")

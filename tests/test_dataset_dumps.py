@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,7 +14,7 @@ from rdflib.compare import isomorphic
 
 from panorama.config import DEFAULT_BASE_IRI, Settings
 
-from support import EXAMPLE_GRAPH, EXAMPLE_TTL, EXTRA_TTL, REPO, LiveServer, write_bundle
+from support import EXAMPLE_GRAPH, EXAMPLE_TTL, EXTRA_TTL, LiveServer, write_bundle
 
 NQ, TTL = "cluster-panorama.nq.gz", "cluster-panorama.ttl.gz"
 CATALOG = f"{DEFAULT_BASE_IRI}graph/catalog"
@@ -24,13 +24,6 @@ def download(server: LiveServer, name: str) -> httpx.Response:
     response = httpx.get(f"{server.url}/dumps/{name}", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200, response.text
     return response
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    del tmp_path_factory
-    with LiveServer(Settings(bundle=REPO, store=None, query_workers=1)) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -13,10 +13,10 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 
-from panorama.config import DEFAULT_BASE_IRI, Settings
+from panorama.config import DEFAULT_BASE_IRI
 from panorama.void import statistics
 
-from support import EXAMPLE_TTL, REPO, LiveServer, write_bundle
+from support import EXAMPLE_TTL, LiveServer, write_bundle
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
@@ -33,13 +33,6 @@ def integer(graph: Graph, subject: object, predicate: URIRef) -> int:
     value = graph.value(subject, predicate)  # type: ignore[arg-type]
     assert value is not None, f"no {predicate}"
     return int(value)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    del tmp_path_factory
-    with LiveServer(Settings(bundle=REPO, store=None, query_workers=1)) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")

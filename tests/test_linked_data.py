@@ -15,9 +15,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS
 
-from panorama.config import Settings
-
-from support import REPO, Listener, LiveServer, write_bundle
+from support import Listener, LiveServer, write_bundle
 
 BASE = "https://w3id.org/cluster-panorama/"
 CP = BASE + "def#"
@@ -36,13 +34,6 @@ PATHS = [
     "/shapes",
     "/graph/data/brief/section-2",
 ]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    store = tmp_path_factory.mktemp("ld") / "store"
-    with LiveServer(Settings(bundle=REPO, store=store, query_workers=1)) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")

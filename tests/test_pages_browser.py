@@ -9,18 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from panorama.config import Settings
-
-from support import REPO, LiveServer
+from support import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    store = tmp_path_factory.mktemp("pages") / "store"
-    with LiveServer(Settings(bundle=REPO, store=store, query_workers=2)) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")

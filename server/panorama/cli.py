@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -49,8 +49,17 @@ def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _fail(error: PanoramaError) -> None:
+def _fail(error: PanoramaError) -> NoReturn:
     raise click.ClickException(error.message)
+
+
+def _open_store(settings: Settings) -> Store:
+    """The on-disk store for writing, or a clear message (in use, unreadable) and exit 1."""
+    assert settings.store is not None
+    try:
+        return Store.open(settings.store, base_iri=settings.base_iri)
+    except PanoramaError as error:
+        _fail(error)
 
 
 class _ProgressReader:
@@ -197,10 +206,7 @@ def load(
         if not path.is_file():
             raise click.ClickException(f"Cannot read {path}: no such file.")
     assert settings.store is not None
-    try:
-        store = Store.open(settings.store, base_iri=settings.base_iri)
-    except PanoramaError as error:
-        _fail(error)
+    store = _open_store(settings)
     try:
         before, started = len(store), time.perf_counter()
         for path in files:
@@ -464,10 +470,7 @@ def contributions_rollback(version_id: str, store_dir: Path | None) -> None:
 
     settings = _settings(store=store_dir)
     assert settings.store is not None
-    try:
-        store = Store.open(settings.store, base_iri=settings.base_iri)
-    except PanoramaError as error:
-        _fail(error)
+    store = _open_store(settings)
     try:
         desk = Contributions(store, Ledger(settings.store / "ledger.sqlite3"))
         version, content = desk.restorable(version_id)
