@@ -170,20 +170,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/queries", name="named_queries")
     def named_queries(request: Request) -> Response:
         """The named queries: titles and descriptions (de, en), parameters, where to run them."""
-        return JSONResponse(
-            {
-                "queries": [
-                    {
-                        "name": q.name,
-                        "title": q.titles,
-                        "description": q.descriptions,
-                        "parameters": {p: q.examples.get(p) for p in q.params},
-                        "url": f"/queries/{q.name}",
-                    }
-                    for q in request.app.state.named_queries.values()
-                ]
-            }
-        )
+        queries = request.app.state.named_queries.values()
+        return JSONResponse({"queries": [query.summary() for query in queries]})
 
     @app.get("/queries/{name}", name="named_query")
     async def named_query(name: str, request: Request) -> Response:

@@ -62,6 +62,16 @@ class NamedQuery:
     def description(self, lang: str) -> str:
         return self.descriptions.get(lang) or self.descriptions.get("en", "")
 
+    def summary(self) -> dict[str, object]:
+        """The query as ``GET /queries`` lists it."""
+        return {
+            "name": self.name,
+            "title": self.titles,
+            "description": self.descriptions,
+            "parameters": {param: self.examples.get(param) for param in self.params},
+            "url": f"/queries/{self.name}",
+        }
+
     def request(self, **bindings: str) -> QueryRequest:
         """The query over the union of all graphs, its parameters bound (or their examples).
 
