@@ -244,3 +244,13 @@ def test_query_workers_cannot_connect_even_if_a_service_slipped_through(
     assert b'"bindings":[' in body
     time.sleep(0.5)
     assert listener.connections == 0
+
+
+def test_the_query_page_says_clearly_when_a_query_was_stopped(
+    make_server, big_bundle: Path
+) -> None:
+    server = make_server(big_bundle, query_timeout=2, query_workers=1)
+    page = httpx.get(f"{server.url}/query", params={"query": HEAVY, "lang": "en"}, timeout=30)
+    assert page.status_code == 503
+    assert 'role="alert"' in page.text
+    assert "stopped after 2 s" in page.text
