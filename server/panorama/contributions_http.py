@@ -32,7 +32,7 @@ from panorama.errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
-from panorama.labels import choose_language
+from panorama.labels import request_language
 from panorama.ledger import Contributor, Version
 from panorama.linked_data import RESOURCE_FORMATS, describe
 from panorama.negotiation import HTML, JSON, TURTLE, negotiate
@@ -160,9 +160,7 @@ class ContributionDesk:
             report = await self.validation.validate(
                 Submission((SubmissionPart(data, fmt, "contribution"),))
             )
-            lang = choose_language(
-                request.query_params.get("lang"), request.headers.get("accept-language")
-            )
+            lang = request_language(request)
             if not report.conforms:
                 raise _Rejected(report, lang)
             report_text = json.dumps(report_json(report, lang), ensure_ascii=False)
@@ -217,9 +215,7 @@ class ContributionDesk:
         body = summary(accepted.version, accepted.iri, accepted.graph)
         location = f"/contributions/{accepted.version.id}"
         if from_form:
-            lang = choose_language(
-                request.query_params.get("lang"), request.headers.get("accept-language")
-            )
+            lang = request_language(request)
             context = {"lang": lang, "accepted": body, "location": location}
             return render(
                 request, "contribute.html", context, status_code=201, headers={"Location": location}
@@ -270,10 +266,6 @@ def summary(version: Version, iri: str, graph: str) -> dict[str, object]:
     }
 
 
-def _lang(request: Request) -> str:
-    return choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-
-
 def list_response(request: Request, desk: ContributionDesk) -> Response:
     """GET /contributions: every accepted version, newest first (HTML or JSON)."""
     contributions = desk.contributions
@@ -287,7 +279,7 @@ def list_response(request: Request, desk: ContributionDesk) -> Response:
     )
     if fmt is JSON:
         return JSONResponse({"contributions": rows})
-    return render(request, "contributions.html", {"lang": _lang(request), "rows": rows})
+    return render(request, "contributions.html", {"lang": request_language(request), "rows": rows})
 
 
 def one_response(request: Request, desk: ContributionDesk, version_id: str) -> Response:
@@ -310,7 +302,7 @@ def one_response(request: Request, desk: ContributionDesk, version_id: str) -> R
         return Response(description.serialize(fmt), media_type=fmt.content_type)
     content, _ = contributions.ledger.content(version.id)
     context = {
-        "lang": _lang(request),
+        "lang": request_language(request),
         "row": summary(version, iri, contributor_graph(base, version.contributor)),
         "content": content.decode("utf-8", "replace")[:200_000],
         "history": [v for v in contributions.ledger.versions(version.contributor)],
@@ -337,4 +329,4 @@ def report_response(desk: ContributionDesk, version_id: str) -> Response:
 
 def form_page(request: Request) -> Response:
     """GET /contributions/new: a form for people without a command line."""
-    return render(request, "contribute.html", {"lang": _lang(request)})
+    return render(request, "contribute.html", {"lang": request_language(request)})

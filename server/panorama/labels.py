@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
+from starlette.requests import Request
 
 from panorama.linked_data import LABEL_PROPERTIES
 from panorama.negotiation import parse_accept
 
-__all__ = ["LANGUAGES", "PREFIXES", "choose_language", "label_of", "prefixed_name"]
+__all__ = [
+    "LANGUAGES",
+    "PREFIXES",
+    "choose_language",
+    "label_of",
+    "prefixed_name",
+    "request_language",
+]
 
 LANGUAGES = ("de", "en")
 
@@ -94,6 +102,13 @@ def choose_language(
             if quality > 0 and primary in LANGUAGES:
                 return primary
     return default
+
+
+def request_language(request: Request, *, default: str = "de") -> str:
+    """The language of the answer to ``request``: ``?lang=``, else ``Accept-Language``."""
+    return choose_language(
+        request.query_params.get("lang"), request.headers.get("accept-language"), default=default
+    )
 
 
 def prefixed_name(iri: str) -> str:

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from panorama.cache import VersionedCache
 from panorama.home_page import build_home_page
-from panorama.labels import choose_language
+from panorama.labels import request_language
 from panorama.linked_data import resource_url
 from panorama.negotiation import HTML, JSON, negotiate
 from panorama.responses import cached_response
@@ -22,12 +22,8 @@ from panorama.templating import render_text
 __all__ = ["home_response", "search_response"]
 
 
-def _lang(request: Request) -> str:
-    return choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-
-
 def home_response(request: Request, store: Store, cache: VersionedCache) -> Response:
-    lang = _lang(request)
+    lang = request_language(request)
 
     def render() -> bytes:
         page = build_home_page(store, lang)
@@ -45,7 +41,7 @@ def home_response(request: Request, store: Store, cache: VersionedCache) -> Resp
 
 
 def search_response(request: Request, store: Store, cache: VersionedCache) -> Response:
-    lang = _lang(request)
+    lang = request_language(request)
     text = request.query_params.get("q", "").strip()[:200]
     index = cache.get("search-index", lambda: SearchIndex(store))
     hits = index.search(text, lang=lang)

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from panorama.errors import BadRequest, NotAcceptable, PanoramaError
 from panorama.executor import QueryJob, QueryPool
-from panorama.labels import choose_language
+from panorama.labels import request_language
 from panorama.named_queries import NamedQuery
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS
 from panorama.sparql import check_query
@@ -128,7 +128,7 @@ async def query_page_response(
 ) -> Response:
     """Render the page; run the query in the URL (``query=`` or ``name=``), if any."""
     params = request.query_params
-    lang = choose_language(params.get("lang"), request.headers.get("accept-language"))
+    lang = request_language(request)
     named = named_queries.get(params.get("name", ""))
     bindings = {p: params[p] for p in (named.params if named else ()) if params.get(p)}
     query = params.get("query") or (named.text if named else "")

@@ -18,7 +18,7 @@ from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.dataset import dataset_description, dataset_iris
 from panorama.entity_page import build_entity_page
-from panorama.labels import PREFIXES, choose_language
+from panorama.labels import PREFIXES, request_language
 from panorama.linked_data import (
     RESOURCE_FORMATS,
     SUFFIXES,
@@ -125,7 +125,7 @@ def answer_resource(
         RESOURCE_FORMATS,
         request.query_params.getlist("format"),
     )
-    lang = choose_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    lang = request_language(request)
     if not is_iri(store.base_iri + path):
         # Not an IRI at all (spaces, quotes, brackets…): nothing can be said about it, and
         # it must never reach a query's text.
