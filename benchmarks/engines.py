@@ -28,7 +28,16 @@ from pathlib import Path
 import httpx
 import psutil
 
-__all__ = ["ENGINES", "Engine", "LoadResult", "RssSampler", "free_port", "write_bundle"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "LoadProgress",
+    "LoadResult",
+    "Panorama",
+    "RssSampler",
+    "free_port",
+    "write_bundle",
+]
 
 HOST = "127.0.0.1"
 VENV_BIN = Path(sys.executable).parent
@@ -82,13 +91,60 @@ class RssSampler:
         self._thread.join()
 
 
-def _run_loader(command: list[str], log: Path) -> tuple[float, int, str]:
+class LoadProgress:
+    """Prints, every ``interval`` seconds, how far a process tree has read a data file.
+
+    A 10M-triple load runs for minutes with nothing on the console (the loaders' own
+    progress bars stay silent when their output is a log file); the read offset of the
+    file, taken from ``/proc``, shows that it moves and how far it is.
+    """
+
+    def __init__(self, label: str, pid: int, data: Path, interval: float = 30) -> None:
+        self.label = label
+        self.pid = pid
+        self.data = data
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _position(self) -> int | None:
+        try:
+            root = psutil.Process(self.pid)
+            for process in (root, *root.children(recursive=True)):
+                with contextlib.suppress(psutil.Error):
+                    for opened in process.open_files():
+                        if opened.path == str(self.data):
+                            return opened.position
+        except psutil.Error:
+            pass
+        return None
+
+    def _run(self, interval: float) -> None:
+        size = max(self.data.stat().st_size, 1)
+        while not self._stop.wait(interval):
+            position = self._position()
+            read = f"{position / size:.0%} of {self.data.name}" if position else "reading"
+            print(
+                f"    {self.label}: {read}, {time.monotonic() - self.started:.0f} s, "
+                f"RSS {tree_rss(self.pid) / 2**20:,.0f} MB",
+                flush=True,
+            )
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run_loader(command: list[str], log: Path, label: str, data: Path) -> tuple[float, int, str]:
     """Run a load command; return wall seconds, peak RSS of its tree, its output."""
     started = time.perf_counter()
     with log.open("a") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         sampler = RssSampler(process.pid, 0.2)
+        progress = LoadProgress(label, process.pid, data)
         code = process.wait()
+        progress.stop()
         sampler.stop()
     seconds = time.perf_counter() - started
     if code != 0:
@@ -137,8 +193,12 @@ class Engine:
     sampler: RssSampler | None = None
 
     @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}{self.query_path}"
+        return f"{self.base_url}{self.query_path}"
 
     @property
     def log(self) -> Path:
@@ -215,7 +275,10 @@ class Panorama(Engine):
     def load(self, data: Path, bundle_file: Path) -> LoadResult:
         shutil.rmtree(self.store, ignore_errors=True)
         seconds, rss, output = _run_loader(
-            [str(VENV_BIN / "panorama"), "load", str(data), "--store", str(self.store)], self.log
+            [str(VENV_BIN / "panorama"), "load", str(data), "--store", str(self.store)],
+            self.log,
+            f"load {self.name}",
+            data,
         )
         # The bundle is not loaded here: `panorama serve` syncs it into the store itself.
         found = re.findall(r"Loaded .*", output)
@@ -234,7 +297,7 @@ class Panorama(Engine):
             "--query-timeout",
             str(self.query_timeout),
         ]
-        if self.workers:
+        if self.workers is not None:  # 0 is a value: queries in the server's own threads
             command += ["--query-workers", str(self.workers)]
         return command
 
@@ -251,10 +314,16 @@ class Oxigraph(Engine):
         shutil.rmtree(self.store, ignore_errors=True)
         oxigraph = str(VENV_BIN / "oxigraph")
         seconds, rss, output = _run_loader(
-            [oxigraph, "load", "--location", str(self.store), "--file", str(data)], self.log
+            [oxigraph, "load", "--location", str(self.store), "--file", str(data)],
+            self.log,
+            f"load {self.name}",
+            data,
         )
         _run_loader(
-            [oxigraph, "load", "--location", str(self.store), "--file", str(bundle_file)], self.log
+            [oxigraph, "load", "--location", str(self.store), "--file", str(bundle_file)],
+            self.log,
+            f"load {self.name} bundle",
+            bundle_file,
         )
         return LoadResult(seconds, rss, output.strip().splitlines()[-1] if output.strip() else "")
 
@@ -345,9 +414,14 @@ class Virtuoso(Engine):
         default = "https://w3id.org/cluster-panorama/graph/data/synthetic/default"
         started = time.perf_counter()
         self.sampler.reset()
-        self._isql(
-            f"ld_dir('{data.parent}', '{data.name}', '{default}'); rdf_loader_run(); checkpoint;"
-        )
+        progress = LoadProgress(f"load {self.name}", self.pid, data)
+        try:
+            self._isql(
+                f"ld_dir('{data.parent}', '{data.name}', '{default}'); "
+                "rdf_loader_run(); checkpoint;"
+            )
+        finally:
+            progress.stop()
         seconds = time.perf_counter() - started
         peak = self.sampler.peak
         self._isql(

@@ -2,8 +2,9 @@
 
 Latency is measured one request at a time with ``httpx`` (keep-alive), from sending the
 request to the last byte of the body; counting the rows happens after the clock stops.
-Throughput is measured with ``wrk`` (C, epoll) replaying a file of mixed requests: its CPU
-time is read from the kernel (``wait4``), so every report says what share of a core the
+Throughput is measured with ``wrk`` (C, epoll) replaying a file of requests: SPARQL query
+strings (``mix.lua``) or whole requests such as page GETs and form POSTs (``replay.lua``). Its
+CPU time is read from the kernel (``wait4``), so every report says what share of a core the
 generator itself took, and ``calibrate`` runs both clients against a trivial endpoint.
 """
 
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -23,9 +26,24 @@ import httpx
 from benchmarks.engines import HOST, free_port
 from benchmarks.mix import QueryInstance
 
-__all__ = ["Measured", "WrkResult", "calibrate", "measure", "run_wrk", "write_requests"]
+__all__ = [
+    "HttpRequest",
+    "Measured",
+    "WrkResult",
+    "calibrate",
+    "fetch",
+    "latency_summary",
+    "measure",
+    "run_wrk",
+    "run_wrk_replay",
+    "sparql_post",
+    "write_replay",
+    "write_requests",
+]
 
 LUA = Path(__file__).with_name("mix.lua")
+REPLAY_LUA = Path(__file__).with_name("replay.lua")
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass
@@ -58,22 +76,11 @@ def count_rows(content_type: str, body: bytes) -> int | None:
 IDENTITY = {"Accept-Encoding": "identity"}
 
 
-def measure(
-    client: httpx.Client,
-    url: str,
-    instance: QueryInstance,
-    timeout: float,
-    headers: dict[str, str] = IDENTITY,
-) -> Measured:
-    """One request, timed from sending to the last byte of the (decoded) body."""
+def _timed(send: Callable[[], httpx.Response]) -> Measured:
+    """Time ``send`` from sending to the last byte of the (decoded) body, then count rows."""
     started = time.perf_counter()
     try:
-        response = client.get(
-            url,
-            params={"query": instance.query},
-            headers={"Accept": instance.accept, **headers},
-            timeout=timeout,
-        )
+        response = send()
         body = response.content
     except httpx.HTTPError as error:
         return Measured(time.perf_counter() - started, 0, None, 0, type(error).__name__)
@@ -84,9 +91,74 @@ def measure(
         )
     try:
         rows = count_rows(response.headers.get("content-type", ""), body)
-    except (ValueError, KeyError) as error:
+    except (ValueError, KeyError, SyntaxError) as error:
         return Measured(seconds, 200, None, len(body), f"unreadable result: {error}")
     return Measured(seconds, 200, rows, len(body))
+
+
+def measure(
+    client: httpx.Client,
+    url: str,
+    instance: QueryInstance,
+    timeout: float,
+    headers: dict[str, str] = IDENTITY,
+) -> Measured:
+    """One SPARQL query by GET, timed from sending to the last byte of the body."""
+    return _timed(
+        lambda: client.get(
+            url,
+            params={"query": instance.query},
+            headers={"Accept": instance.accept, **headers},
+            timeout=timeout,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A whole request as both clients send it: ``target`` is the path with its query."""
+
+    method: str
+    target: str
+    accept: str
+    form: str = ""  # an url-encoded form body (POST)
+
+
+def sparql_post(path: str, query: str, accept: str) -> HttpRequest:
+    """A SPARQL Protocol query sent as a form: page queries can be longer than a URL may be."""
+    return HttpRequest("POST", path, accept, "query=" + quote(query, safe=""))
+
+
+def fetch(
+    client: httpx.Client,
+    base_url: str,
+    request: HttpRequest,
+    timeout: float,
+    headers: dict[str, str] = IDENTITY,
+) -> Measured:
+    """One ``request`` to the server at ``base_url``, timed like ``measure``."""
+    sent = {"Accept": request.accept, **headers}
+    if request.form:
+        sent["Content-Type"] = FORM
+    return _timed(
+        lambda: client.request(
+            request.method,
+            base_url + request.target,
+            content=request.form.encode() or None,
+            headers=sent,
+            timeout=timeout,
+        )
+    )
+
+
+def latency_summary(seconds: list[float]) -> dict:
+    """Number, median and 95th percentile (in ms) of a list of timings in seconds."""
+    ordered = sorted(seconds)
+    return {
+        "n": len(ordered),
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 3),
+    }
 
 
 def write_requests(path: Path, instances: list[QueryInstance]) -> Path:
@@ -117,25 +189,44 @@ class WrkResult:
         return asdict(self)
 
 
+def write_replay(path: Path, requests: Iterable[HttpRequest]) -> Path:
+    """The request file ``replay.lua`` replays: method, target, Accept and form body."""
+    with path.open("w") as out:
+        for request in requests:
+            out.write(f"{request.method}\t{request.target}\t{request.accept}\t{request.form}\n")
+    return path
+
+
 def run_wrk(
     url: str, requests_file: Path, clients: int, duration: float, threads: int = 2
 ) -> WrkResult:
     """Run ``wrk`` for ``duration`` seconds with ``clients`` keep-alive connections."""
     base, path = url.split("/", 3)[2], "/" + url.split("/", 3)[3]
-    command = [
-        "wrk",
-        f"-t{min(threads, clients)}",
-        f"-c{clients}",
-        f"-d{duration:.0f}s",
-        "--timeout",
-        "120s",
-        "-s",
-        str(LUA),
-        f"http://{base}",
-        "--",
-        path,
-        str(requests_file),
-    ]
+    return _run_wrk(
+        [*_wrk_options(clients, duration, threads), "-s", str(LUA), f"http://{base}"],
+        [path, str(requests_file)],
+        clients,
+    )
+
+
+def run_wrk_replay(
+    base_url: str, replay_file: Path, clients: int, duration: float, threads: int = 2
+) -> WrkResult:
+    """``wrk`` replaying whole requests (``write_replay``) against the server at ``base_url``."""
+    return _run_wrk(
+        [*_wrk_options(clients, duration, threads), "-s", str(REPLAY_LUA), base_url],
+        [str(replay_file)],
+        clients,
+    )
+
+
+def _wrk_options(clients: int, duration: float, threads: int) -> list[str]:
+    return [f"-t{min(threads, clients)}", f"-c{clients}", f"-d{duration:.0f}s", "--timeout", "120s"]
+
+
+def _run_wrk(options: list[str], script_args: list[str], clients: int) -> WrkResult:
+    """Run wrk, read the JSON line its script prints and its CPU time from the kernel."""
+    command = ["wrk", *options, "--", *script_args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
     _, status, usage = os.wait4(process.pid, 0)

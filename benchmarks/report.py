@@ -1,8 +1,16 @@
-"""Turn a results dictionary (see ``run.py``) into Markdown and a PNG plot."""
+"""Turn a results dictionary (see ``run.py``) into Markdown and a PNG plot.
+
+The plot puts throughput and latency against data size, for the query mix and for the
+repeatable workload, so a report merged from runs at 100k, 1M and 10M (``main``) shows
+how each engine scales.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+from benchmarks.report_targets import geometric_mean, targets_section
 
 __all__ = ["markdown", "plot"]
 
@@ -92,6 +100,7 @@ def _size_section(size: dict) -> list[str]:
         for incident in throughput.get("_incidents", []):
             lines.append(f"- incident: {incident}")
         lines.append("")
+    lines += targets_section(size)
     streaming = size.get("streaming")
     if streaming:
         lines += [
@@ -138,54 +147,89 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _points(
+    sizes: list[dict], path: tuple[str, ...], reduce: Callable[[dict], float] | None = None
+) -> list[tuple[int, float]]:
+    """(triples, figure) for every size that has a figure at ``path`` (reduced if asked)."""
+    found = []
+    for size in sizes:
+        figure = size
+        try:
+            for key in path:
+                figure = figure[key]
+        except (KeyError, TypeError):
+            continue
+        value = reduce(figure) if reduce else figure
+        if value:
+            found.append((size["triples"], value))
+    return found
+
+
+def _median_mean(kinds: dict) -> float:
+    """The geometric mean of the per-kind medians (0 when there are none)."""
+    return geometric_mean([k["median_ms"] for k in kinds.values()]) if kinds else 0.0
+
+
+def _plot_mix(left, right, sizes: list[dict]) -> None:
+    engines = sorted(
+        {name for s in sizes for name in s.get("throughput", {}) if not name.startswith("_")}
+    )
+    for name in engines:
+        for clients, style in (("8", "-o"), ("32", "--s")):
+            points = _points(sizes, ("throughput", name, clients, "throughput"))
+            if points:
+                left.plot(*zip(*points, strict=True), style, label=f"{name}, {clients} clients")
+        points = _points(sizes, ("latency", "engines", name, "kinds"), _median_mean)
+        if points:
+            right.plot(*zip(*points, strict=True), "-o", label=name)
+    left.set(ylabel="queries/s (mix)", title="Mixed-load throughput")
+    right.set(ylabel="ms", title="Mix latency: geometric mean of per-query medians")
+
+
+def _plot_repeatable(left, right, sizes: list[dict]) -> None:
+    engines = sorted(
+        {
+            name
+            for s in sizes
+            for name in s.get("repeatable", {}).get("throughput", {})
+            if not name.startswith("_")
+        }
+    )
+    for name in engines:
+        points = _points(sizes, ("repeatable", "throughput", name, "units_per_s"))
+        if points:
+            left.plot(*zip(*points, strict=True), "-o", label=f"{name}, 8 clients")
+        points = _points(sizes, ("repeatable", "latency", "engines", name, "kinds"), _median_mean)
+        if points:
+            right.plot(*zip(*points, strict=True), "-o", label=name)
+    pages = _points(sizes, ("entity_pages", "throughput", "pages_per_s"))
+    if pages:
+        left.plot(*zip(*pages, strict=True), "--^", label="panorama entity pages, 8 clients")
+        left.axhline(300, color="grey", linestyle=":", label="target: 300 pages/s")
+    first = _points(sizes, ("entity_pages", "first_visit", "median_ms"))
+    if first:
+        right.plot(*zip(*first, strict=True), "--^", label="panorama entity page, first visit")
+        right.axhline(15, color="grey", linestyle=":", label="target: 15 ms")
+    left.set(ylabel="units/s", title="Repeatable workload throughput (after warm-up)")
+    right.set(ylabel="ms", title="Repeatable workload: geometric mean of per-unit medians")
+
+
 def plot(results: dict, path: Path) -> None:
+    """Throughput and latency against data size: the mix, then the repeatable workload."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     sizes = results["sizes"]
-    engines = sorted(
-        {name for s in sizes for name in s.get("throughput", {}) if not name.startswith("_")}
-    )
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in engines:
-        for clients, style in (("8", "-o"), ("32", "--s")):
-            points = [
-                (s["triples"], s["throughput"][name][clients]["throughput"])
-                for s in sizes
-                if clients in s.get("throughput", {}).get(name, {})
-            ]
-            if points:
-                left.plot(*zip(*points, strict=True), style, label=f"{name}, {clients} clients")
-        points = []
-        for s in sizes:
-            kinds = s.get("latency", {}).get("engines", {}).get(name, {}).get("kinds", {})
-            if kinds:
-                medians = [k["median_ms"] for k in kinds.values()]
-                product = 1.0
-                for m in medians:
-                    product *= max(m, 1e-3)
-                points.append((s["triples"], product ** (1 / len(medians))))
-        if points:
-            right.plot(*zip(*points, strict=True), "-o", label=name)
-    left.set(
-        xscale="log",
-        yscale="log",
-        xlabel="triples",
-        ylabel="queries/s (mix)",
-        title="Mixed-load throughput",
-    )
-    right.set(
-        xscale="log",
-        yscale="log",
-        xlabel="triples",
-        ylabel="ms",
-        title="Latency: geometric mean of per-query medians",
-    )
-    for axis in (left, right):
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8.4))
+    _plot_mix(axes[0][0], axes[0][1], sizes)
+    _plot_repeatable(axes[1][0], axes[1][1], sizes)
+    for axis in axes.flat:
+        axis.set(xscale="log", yscale="log", xlabel="triples")
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=7)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -1,6 +1,7 @@
 """Run the benchmark suite: every engine on the same data, interleaved, at several sizes.
 
     python -m benchmarks.run --sizes 100k,1m [--virtuoso] [--no-rdflib] [--duration 15]
+                             [--timeout-cost]
 
 For each size: generate the data (cached), load it into every engine (timed, peak RSS),
 start all servers side by side, then
@@ -9,8 +10,12 @@ start all servers side by side, then
    sends the same query to every engine, in a shuffled order (interleaved), one at a time;
    result sizes are compared with the native server's;
 2. throughput: the weighted mix with ``wrk`` at 8 and 32 clients, ``--rounds`` rounds,
-   alternating the engines within each round;
-3. streaming (sizes of 1M and up): a 1,000,000-row SELECT, with the server's RSS sampled
+   alternating the engines within each round; with ``--timeout-cost`` also our server
+   without query workers (``timeout_cost.py``);
+3. entity pages: issue 7's target for a random cluster's HTML page (``entity_pages.py``);
+4. the repeatable workload: named queries, pages and VoID on our server against the same
+   SPARQL on the others (``repeatable.py``);
+5. streaming (sizes of 1M and up): a 1,000,000-row SELECT, with the server's RSS sampled
    every 20 ms.
 
 Results go to ``benchmarks/results/`` (JSON, Markdown, PNG). Only 127.0.0.1 is contacted.
@@ -27,21 +32,35 @@ import random
 import shutil
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from benchmarks import report
-from benchmarks.engines import ENGINES, Engine, RssSampler, write_bundle
+from benchmarks.engines import ENGINES, Engine, Panorama, RssSampler, write_bundle
+from benchmarks.entity_pages import entity_page_target
 from benchmarks.generate import generate_file, parse_size
-from benchmarks.load import IDENTITY, calibrate, measure, run_wrk, write_requests
+from benchmarks.load import (
+    IDENTITY,
+    calibrate,
+    latency_summary,
+    measure,
+    run_wrk,
+    write_requests,
+)
 from benchmarks.mix import KINDS, draw, draw_mix
+from benchmarks.repeatable import repeatable_phase
+from benchmarks.timeout_cost import NAME as TIMEOUT_COST_NAME
+from benchmarks.timeout_cost import in_thread_copy, start_in_thread, timeout_cost
 
 RESULTS = Path(__file__).with_name("results")
 BASELINE = "oxigraph"
 #: Repetitions of the heaviest kinds are capped so a round stays bounded in time.
 HEAVY = {"select-100k": 5}
+#: The engines the repeatable workload compares: ours and the SPARQL servers people run.
+REPEATABLE_ENGINES = ("panorama", "oxigraph", "virtuoso")
 
 
 def _label(triples: int) -> str:
@@ -122,16 +141,9 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
             client.close()
     summary: dict = {}
     for target in targets:
-        per_kind = {}
-        for kind, values in samples[target.name].items():
-            if not values:
-                continue
-            values.sort()
-            per_kind[kind] = {
-                "n": len(values),
-                "median_ms": round(statistics.median(values) * 1000, 3),
-                "p95_ms": round(values[min(len(values) - 1, int(len(values) * 0.95))] * 1000, 3),
-            }
+        per_kind = {
+            kind: latency_summary(values) for kind, values in samples[target.name].items() if values
+        }
         summary[target.name] = {"kinds": per_kind, "failures": failures[target.name]}
     return {"engines": summary, "mismatches": mismatches[:50], "mismatch_count": len(mismatches)}
 
@@ -235,10 +247,22 @@ def streaming_phase(engine: Engine, rows: int = 1_000_000) -> dict:
     }
 
 
+def _target_phase(result: dict, key: str, run: Callable[[], dict]) -> None:
+    """Run a phase of issue 7's targets; a failure goes into the report instead of ending
+    a run that may have loaded 10M triples."""
+    try:
+        result[key] = run()
+    except (RuntimeError, ValueError, KeyError, httpx.HTTPError) as error:
+        print(f"    failed: {type(error).__name__}: {error}", flush=True)
+        result[key] = {"error": f"{type(error).__name__}: {error}"[:2000]}
+
+
 def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_file: list) -> dict:
     label = _label(triples)
     print(f"== {label}", flush=True)
     data = workdir / "data" / f"synthetic-{label}.nq"
+    if not data.is_file():
+        print(f"  generating {data.name}…", flush=True)
     manifest = generate_file(data, triples, seed=args.seed)
     bundle_file = write_bundle(workdir / "data" / "bundle.nq")
     print(f"  data: {manifest.triples:,} triples, {manifest.clusters:,} clusters", flush=True)
@@ -248,6 +272,7 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
     if args.rdflib and triples <= args.rdflib_max:
         names.append("rdflib")
     engines: list[Engine] = []
+    in_thread: Panorama | None = None
     result: dict = {"size": label, "triples": manifest.triples, "clusters": manifest.clusters}
     loads: dict = {}
     try:
@@ -267,11 +292,22 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
             }
             print(f"  load {name:9} {loaded.seconds:7.1f} s", flush=True)
             engines.append(engine)
+        ours = engines[0]
+        assert isinstance(ours, Panorama)
+        if args.timeout_cost:
+            in_thread = in_thread_copy(ours, workdir / label / TIMEOUT_COST_NAME)
         for engine in engines:
             started = engine.start()
             loads[engine.name]["start_seconds"] = round(started, 2)
             assert engine.sampler is not None
             loads[engine.name]["idle_rss_mb"] = round(engine.sampler.reset() / 2**20, 1)
+        mix_engines = engines[:]
+        if in_thread is not None:
+            if skipped := start_in_thread(in_thread):
+                print(f"  {skipped}", flush=True)
+                result["timeout_cost"] = {"skipped": skipped}
+            else:
+                mix_engines.insert(1, in_thread)
         result["load"] = loads
         result["load_ratio_vs_oxigraph"] = round(
             loads["oxigraph"]["seconds"] / loads["panorama"]["seconds"], 3
@@ -290,10 +326,41 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
             calibration_file.append(calibrate(requests_file))
         print("  throughput…", flush=True)
         result["throughput"] = throughput_phase(
-            engines, requests_file, args.clients, args.duration, args.rounds, slow={"rdflib"}
+            mix_engines, requests_file, args.clients, args.duration, args.rounds, slow={"rdflib"}
+        )
+        if TIMEOUT_COST_NAME in result["throughput"]:
+            result["timeout_cost"] = timeout_cost(result["throughput"])
+        print("  entity pages of random clusters (our server)…", flush=True)
+        _target_phase(
+            result,
+            "entity_pages",
+            lambda: entity_page_target(
+                ours,
+                manifest,
+                workdir / label,
+                budget=min(args.latency_budget, 60),
+                duration=args.duration,
+                rounds=args.rounds,
+                seed=args.seed + 3,
+            ),
+        )
+        print("  repeatable workload…", flush=True)
+        _target_phase(
+            result,
+            "repeatable",
+            lambda: repeatable_phase(
+                [e for e in engines if e.name in REPEATABLE_ENGINES],
+                manifest,
+                workdir / label,
+                reps=args.reps,
+                budget=args.latency_budget,
+                duration=args.duration,
+                rounds=args.rounds,
+                seed=args.seed + 4,
+            ),
         )
         result["peak_rss_mb"] = {
-            e.name: round((e.sampler.peak if e.sampler else 0) / 2**20, 1) for e in engines
+            e.name: round((e.sampler.peak if e.sampler else 0) / 2**20, 1) for e in mix_engines
         }
         if triples >= 1_000_000 and not args.no_streaming:
             print("  streaming 1,000,000 rows…", flush=True)
@@ -301,7 +368,7 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
                 e.name: streaming_phase(e) for e in engines if e.name in ("panorama", "oxigraph")
             }
     finally:
-        for engine in engines:
+        for engine in [*engines, *([in_thread] if in_thread else [])]:
             engine.stop()
     return result
 
@@ -327,6 +394,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mix-size", type=int, default=5000, help="requests in the replay file")
     parser.add_argument("--workers", type=int, help="panorama --query-workers [its default]")
     parser.add_argument("--no-streaming", action="store_true")
+    parser.add_argument(
+        "--timeout-cost",
+        action="store_true",
+        help="add panorama-inthread (--query-workers 0, a copy of the store) to the mix "
+        "throughput: what worker processes and timeouts cost",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/panorama-bench"))
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -16,7 +16,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from panorama import __version__, bundle, contributions_http, harvesting, validation_http
+from panorama import (
+    __version__,
+    bundle,
+    contributions_http,
+    endpoint,
+    harvesting,
+    validation_http,
+)
 from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.contributions import Contributions
@@ -29,8 +36,7 @@ from panorama.pages import home_response, search_response
 from panorama.query_page import query_page_response
 from panorama.resources import answer_resource
 from panorama.responses import error_response, http_error_response
-from panorama.service_description import DatasetSummary, service_description_response
-from panorama.sparql import answer_job, answer_query, named_query_job, read_protocol_request
+from panorama.sparql import answer_job, named_query_job
 from panorama.store import Store
 
 __all__ = ["create_app"]
@@ -93,6 +99,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 base_iri=settings.base_iri,
                 size=settings.query_workers,
                 timeout=settings.query_timeout,
+                store=active,
             )
             stack.callback(pool.close)
             await pool.start()
@@ -128,8 +135,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         allow_credentials=False,
         allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
         allow_headers=["Accept", "Accept-Language", "Content-Type", "If-None-Match"],
-        expose_headers=["Content-Type", "Link", "Vary", "ETag", "Last-Modified"],
+        expose_headers=list(endpoint.CORS_EXPOSED),
     )
+    if settings.sparql_shortcut:
+        app.add_middleware(endpoint.SparqlShortcut)
     app.add_exception_handler(PanoramaError, error_response)
     app.add_exception_handler(HTTPException, http_error_response)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -149,23 +158,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         """Resources whose names contain the words of ``q`` (HTML, or JSON on request)."""
         return search_response(request, store, cache)
 
-    async def sparql(request: Request) -> Response:
-        """SPARQL 1.1 Protocol query operation; without a query, the service description."""
-        state = request.app.state
-        protocol = await read_protocol_request(request, state.settings.max_query_bytes)
-        if protocol.query is None:
-            return service_description_response(
-                request,
-                DatasetSummary(state.store.graph_sizes()),
-                timeout=state.settings.query_timeout,
-                format_param=protocol.formats,
-            )
-        accept = request.headers.get("accept")
-        return await answer_query(state.pool, protocol, accept, state.sparql_cache)
-
-    # A plain Starlette route: the hottest path skips FastAPI's dependency resolution, a
-    # tenth of a millisecond per query (benchmarks/query_overhead.py).
-    app.add_route("/sparql", sparql, methods=["GET", "POST"], name="sparql")
+    # GET and POST are answered by SparqlShortcut before the stack; the route stays for
+    # url_for, for 405s, and for the same answers without the shortcut.
+    app.add_route("/sparql", endpoint.answer, methods=["GET", "POST"], name="sparql")
 
     @app.get("/queries", name="named_queries")
     def named_queries(request: Request) -> Response:
@@ -199,6 +194,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 "queries": pool.stats.queries,
                 "timeouts": pool.stats.timeouts,
                 "workers_replaced": pool.stats.workers_replaced,
+                "lookups_in_thread": pool.stats.in_thread,
             }
         )
 

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     query_workers: int = Field(
         4, ge=1, le=64, description="Processes that evaluate SPARQL queries in parallel."
     )
+    sparql_shortcut: bool = Field(
+        True, description="Answer /sparql ahead of the middleware stack (same answers, faster)."
+    )
     max_query_bytes: int = Field(100_000, ge=1_000, description="Largest SPARQL query accepted.")
     answer_cache: int = Field(
         512, ge=0, description="Small SPARQL answers kept until the store changes (0: none)."

@@ -15,6 +15,11 @@ clients report as an error instead of a silently shortened result.
 
 Frame: one type byte (R ready, H head, D data, E error, Z end), a 4-byte length, the
 payload. A worker says R once it has imported everything, so no query waits on a start-up.
+
+Lookups (``query_text.is_lookup``: one triple pattern, or a DESCRIBE of named resources) skip
+the hop: their engine work is proportional to their output, so they are answered in the
+server's thread from its own store, with the output capped at one chunk; a lookup whose
+answer is larger is handed to a worker and streamed like any other query.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
-from panorama.store import QueryRequest
+from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
+from panorama.store import Evaluation, QueryRequest, Store
 from panorama.worker_processes import WorkerProcess, error_class, receive_job
 
 __all__ = ["QueryJob", "QueryPool", "QueryStream"]
@@ -52,6 +58,23 @@ class QueryJob:
     request: QueryRequest
     accept: str | None = None
     format: tuple[str, ...] = ()
+    #: A lookup (``query_text.is_lookup``): may be answered in the server's own thread.
+    lookup: bool = False
+
+
+def _start(store: Store, job: QueryJob) -> tuple[Evaluation, Format]:
+    """Start evaluating ``job`` and choose its format (worker and server thread alike).
+
+    Raises:
+        PanoramaError: the query or the format cannot be had, with the status to answer.
+    """
+    try:
+        evaluation = store.evaluate(job.request)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise PanoramaError(f"The query engine failed: {error}") from error
+    offered = GRAPH_FORMATS if evaluation.kind == "graph" else SOLUTION_FORMATS
+    chosen = negotiate(job.accept, offered, job.format, known=SOLUTION_FORMATS + GRAPH_FORMATS)
+    return evaluation, chosen
 
 
 # Worker side ------------------------------------------------------------------------------
@@ -97,6 +120,26 @@ class _FrameWriter:
         self._send(last=True)
 
 
+class _AnswerTooLarge(Exception):
+    """Raised by ``_CappedBuffer`` to stop Oxigraph's serializer."""
+
+
+class _CappedBuffer:
+    """The binary file a lookup is serialized into in the server's thread: one chunk at most."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        if len(self.data) > _CHUNK:
+            raise _AnswerTooLarge
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 def _error_payload(error: PanoramaError) -> bytes:
     return json.dumps(
         {"class": type(error).__name__, "message": error.message, "status": error.status}
@@ -110,8 +153,6 @@ def _worker_main(
     # Ctrl-C reaches the whole process group; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from panorama.isolation import isolate_from_network
-    from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
-    from panorama.store import Store
 
     isolate_from_network()
 
@@ -127,11 +168,7 @@ def _worker_main(
                 if store is None or generation.value != seen:
                     seen = generation.value
                     store = Store.open_read_only(Path(store_path), base_iri=base_iri)
-                evaluation = store.evaluate(job.request)
-                offered = GRAPH_FORMATS if evaluation.kind == "graph" else SOLUTION_FORMATS
-                chosen = negotiate(
-                    job.accept, offered, job.format, known=SOLUTION_FORMATS + GRAPH_FORMATS
-                )
+                evaluation, chosen = _start(store, job)
                 writer = _FrameWriter(sock, chosen.content_type)
                 evaluation.serialize(writer, chosen.media_type)  # type: ignore[arg-type]
                 writer.finish()
@@ -170,16 +207,30 @@ def _raise_from_payload(payload: bytes) -> None:
 @dataclass
 class PoolStats:
     queries: int = 0
+    #: Lookups answered in the server's thread, without a worker.
+    in_thread: int = 0
     timeouts: int = 0
     workers_replaced: int = 0
     started_at: float = field(default_factory=time.time)
 
 
 class QueryPool:
-    """A fixed number of query worker processes over one store directory."""
+    """A fixed number of query worker processes over one store directory.
 
-    def __init__(self, store_path: Path, *, base_iri: str, size: int, timeout: float) -> None:
+    With ``store`` (the server's own), lookups are answered in the calling thread.
+    """
+
+    def __init__(
+        self,
+        store_path: Path,
+        *,
+        base_iri: str,
+        size: int,
+        timeout: float,
+        store: Store | None = None,
+    ) -> None:
         self.store_path = store_path
+        self.store = store
         self.base_iri = base_iri
         self.size = size
         self.timeout = timeout
@@ -244,6 +295,18 @@ class QueryPool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         self.stats.queries += 1
+        if job.lookup and self.store is not None:
+            evaluation, chosen = _start(self.store, job)
+            answer = _CappedBuffer()
+            try:
+                evaluation.serialize(answer, chosen.media_type)
+            except _AnswerTooLarge:
+                pass  # too large to hold: a worker streams it
+            except (OSError, ValueError, RuntimeError) as error:
+                raise PanoramaError(f"The query engine failed: {error}") from error
+            else:
+                self.stats.in_thread += 1
+                return QueryStream(self, None, chosen.content_type, bytes(answer.data), deadline)
         try:
             worker = await asyncio.wait_for(self._idle.get(), self.timeout)
         except TimeoutError:

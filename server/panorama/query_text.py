@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["UPDATE_KEYWORDS", "QueryText"]
+__all__ = ["UPDATE_KEYWORDS", "QueryText", "is_lookup"]
 
 UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "ADD", "MOVE", "COPY", "WITH"}
@@ -81,3 +81,126 @@ class QueryText:
     def has_dataset_clause(self) -> bool:
         """True when the query picks its own dataset with ``FROM`` or ``FROM NAMED``."""
         return "FROM" in self.keywords
+
+
+# Lookups -----------------------------------------------------------------------------------
+
+_LOOKUP_TOKEN = re.compile(
+    r"""
+      (?P<space>\s+|\#[^\n\r]*)
+    | (?P<string>'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+    | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![\w:]))
+    | (?P<word>{unit}+(?:\.{unit}+)*)
+    | (?P<punct>\^\^|[{}.*])
+    """.replace("{unit}", _WORD_UNIT),
+    re.VERBOSE,
+)
+_NAME = ("iri", "pname")
+
+
+def _lookup_tokens(query: str) -> list[tuple[str, str]] | None:
+    """(kind, text) of every token, or None at the first character no lookup can hold."""
+    tokens: list[tuple[str, str]] = []
+    text = _unescape_codepoints(query)
+    position = 0
+    while position < len(text):
+        match = _LOOKUP_TOKEN.match(text, position)
+        if match is None:
+            return None
+        position = match.end()
+        kind = match.lastgroup or ""
+        if kind == "space":
+            continue
+        value = match.group()
+        if kind == "word":
+            kind = "pname" if ":" in value else "keyword"
+            value = value if ":" in value else value.upper()
+        tokens.append((kind, value))
+    return tokens
+
+
+class _Tokens:
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self._tokens = tokens
+        self._at = 0
+
+    def peek(self) -> tuple[str, str]:
+        return self._tokens[self._at] if self._at < len(self._tokens) else ("end", "")
+
+    def take(self, *kinds: str, value: str | None = None) -> bool:
+        kind, text = self.peek()
+        if kind in kinds and (value is None or text == value):
+            self._at += 1
+            return True
+        return False
+
+    def keyword(self, word: str) -> bool:
+        return self.take("keyword", value=word)
+
+
+def _triple_pattern(tokens: _Tokens) -> bool:
+    """``{ subject predicate object .? }``: one pattern, terms only, no paths or blank nodes."""
+    if not (tokens.take("punct", value="{") and tokens.take("var", *_NAME)):
+        return False
+    if not (tokens.take("var", *_NAME) or tokens.take("keyword", value="A")):
+        return False
+    if tokens.take("string"):
+        typed = not tokens.take("lang") and tokens.take("punct", value="^^")
+        if typed and not tokens.take(*_NAME):
+            return False
+    elif not (
+        tokens.take("var", "number", *_NAME) or tokens.keyword("TRUE") or tokens.keyword("FALSE")
+    ):
+        return False
+    tokens.take("punct", value=".")
+    return tokens.take("punct", value="}")
+
+
+def is_lookup(query: str) -> bool:
+    """True if every solution of ``query`` costs the engine a bounded amount of work.
+
+    That holds for a SELECT or ASK over a single triple pattern (optionally with LIMIT) and
+    for a DESCRIBE of named resources: the engine walks one index and each step yields a
+    solution, so the work done is proportional to what has been written. Such queries can
+    be answered in the server's own thread, with a cap on the answer's size, and need no
+    killable worker. Anything else (joins, FILTER, ORDER BY, DISTINCT, OFFSET, property
+    paths, subqueries) can compute for long between two solutions, and returns False.
+    """
+    found = _lookup_tokens(query)
+    if found is None:
+        return False
+    tokens = _Tokens(found)
+    while True:
+        if tokens.keyword("PREFIX"):
+            if not (tokens.take("pname") and tokens.take("iri")):
+                return False
+        elif tokens.keyword("BASE"):
+            if not tokens.take("iri"):
+                return False
+        else:
+            break
+    if tokens.keyword("DESCRIBE"):
+        described = 0
+        while tokens.take(*_NAME):
+            described += 1
+        return described > 0 and tokens.take("end")
+    if tokens.keyword("SELECT"):
+        if not tokens.take("punct", value="*"):
+            selected = 0
+            while tokens.take("var"):
+                selected += 1
+            if not selected:
+                return False
+        tokens.keyword("WHERE")
+        if not _triple_pattern(tokens):
+            return False
+        if tokens.keyword("LIMIT") and not tokens.take("number"):
+            return False
+        return tokens.take("end")
+    if tokens.keyword("ASK"):
+        tokens.keyword("WHERE")
+        return _triple_pattern(tokens) and tokens.take("end")
+    return False

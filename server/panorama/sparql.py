@@ -22,7 +22,7 @@ from panorama.errors import (
 )
 from panorama.executor import QueryJob, QueryPool
 from panorama.named_queries import NamedQuery
-from panorama.query_text import QueryText
+from panorama.query_text import QueryText, is_lookup
 from panorama.request_body import read_bounded_body
 from panorama.store import QueryRequest, is_iri
 
@@ -76,7 +76,7 @@ async def read_protocol_request(request: Request, max_query_bytes: int) -> Proto
         PayloadTooLarge: the query is over ``max_query_bytes``.
         BadRequest: a parameter given twice, or a body that is not UTF-8.
     """
-    params = parse_qs(request.url.query, keep_blank_values=True)
+    params = parse_qs(_decode(request.scope["query_string"]), keep_blank_values=True)
     if request.method == "POST":
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type == _UPDATE:
@@ -155,7 +155,9 @@ async def answer_query(
         named_graphs=protocol.named_graphs,
         union_default_graph=not (text.has_dataset_clause or protocol.default_graphs),
     )
-    job = QueryJob(request, accept=accept, format=protocol.formats)
+    job = QueryJob(
+        request, accept=accept, format=protocol.formats, lookup=is_lookup(protocol.query)
+    )
     return await answer_job(pool, job, cache, cacheable=_VOLATILE.isdisjoint(text.keywords))
 
 

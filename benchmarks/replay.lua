@@ -1,0 +1,48 @@
+-- wrk script: replays a file of whole requests, one "METHOD<TAB>target<TAB>accept<TAB>form" per
+-- line (target: path and query string; form: an url-encoded body, or empty).
+-- Usage: wrk -s replay.lua URL -- requests.tsv
+-- Like mix.lua: each thread starts at its own offset and cycles; done() prints one JSON line.
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+local requests = {}
+local index = 1
+
+function init(args)
+  for line in io.lines(args[1]) do
+    local method, target, accept, form = line:match("^(%u+)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    if method then
+      local headers = { ["Accept"] = accept }
+      local body = nil
+      if form ~= "" then
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = form
+      end
+      requests[#requests + 1] = wrk.format(method, target, headers, body)
+    end
+  end
+  index = (id * 7919) % #requests + 1
+end
+
+function request()
+  local r = requests[index]
+  index = index % #requests + 1
+  return r
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, "connect_errors": %d, ' ..
+    '"read_errors": %d, "write_errors": %d, "status_errors": %d, "timeouts": %d, ' ..
+    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "mean_us": %.1f, "max_us": %d}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.mean, latency.max))
+end

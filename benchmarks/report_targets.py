@@ -1,0 +1,165 @@
+"""The report's sections on issue 7's targets: entity pages, the repeatable workload, and
+what the timeout machinery costs. Each says pass or fail next to the figure it judges."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["geometric_mean", "targets_section"]
+
+OURS = "panorama"
+OTHERS = ("oxigraph", "virtuoso")
+
+
+def geometric_mean(values: list[float]) -> float:
+    """The geometric mean of positive values (ratios and medians span orders of magnitude)."""
+    return math.exp(sum(math.log(max(v, 1e-6)) for v in values) / len(values))
+
+
+def _verdict(passed: bool) -> str:
+    return "**pass**" if passed else "**FAIL**"
+
+
+def _error(entry: dict) -> list[str]:
+    return [f"Not measured: {entry['error']}", ""] if "error" in entry else []
+
+
+def _entity_pages(entry: dict) -> list[str]:
+    title = ["### Entity page of a random cluster (our server)", ""]
+    if "error" in entry:
+        return title + _error(entry)
+    first, repeat, wrk = entry["first_visit"], entry["repeat_visit"], entry["throughput"]
+    return [
+        *title,
+        "| Figure | measured | target | |",
+        "|---|---:|---:|---|",
+        f"| median of first visits, ms (n={first['n']}, one request at a time) "
+        f"| {first['median_ms']} | <= {entry['target_median_ms']:g} "
+        f"| {_verdict(entry['median_pass'])} |",
+        f"| pages/s at {wrk['clients']} clients (wrk, all {entry['clusters']:,} clusters "
+        f"shuffled) | {wrk['pages_per_s']} | >= {entry['target_pages_per_s']:g} "
+        f"| {_verdict(entry['throughput_pass'])} |",
+        "",
+        f"First visits: p95 {first['p95_ms']} ms. Repeat visits (answered from the page cache): "
+        f"median {repeat['median_ms']} ms, p95 {repeat['p95_ms']} ms. The wrk run went "
+        f"{wrk['passes_over_clusters']} times through the clusters (p50 {wrk['p50_ms']} ms, "
+        f"p99 {wrk['p99_ms']} ms, errors {wrk['errors']}); passes after the first are answered "
+        "from the cache as far as the clusters fit in it (4,096 pages).",
+        "",
+    ]
+
+
+def _ratio_cell(ours: float | None, theirs: float | None) -> str:
+    return f"{ours / theirs:.2f}x" if ours and theirs else "-"
+
+
+def _repeatable(entry: dict) -> list[str]:
+    lines = ["### Repeatable workload: named queries, entity pages, home page, VoID", ""]
+    if "error" in entry:
+        return lines + _error(entry)
+    latency = entry["latency"]["engines"]
+    names = list(latency)
+    others = [n for n in OTHERS if n in latency]
+    per_unit = ", ".join(f"{kind} {n}" for kind, n in entry["sparql_per_unit"].items())
+    lines += [
+        f"Units: {sum(entry['units'].values())} distinct ({len(entry['units'])} kinds). Our "
+        "server answers each with one request; the others are sent the SPARQL the same answer "
+        f"costs, one query after another (queries per unit: {per_unit}; named queries 1). "
+        "A warm-up pass over every distinct unit comes first, for every engine: our server "
+        "keeps small answers and pages until the store changes, and this workload repeats.",
+        "",
+        "| Unit | "
+        + " | ".join(f"{n} median ms | p95" for n in names)
+        + "".join(f" | ours/{o} median" for o in others)
+        + " |",
+        "|---|" + "---:|---:|" * len(names) + "---:|" * len(others),
+    ]
+    ratios: dict[str, list[float]] = {o: [] for o in others}
+    for kind in latency.get(OURS, {}).get("kinds", {}):
+        cells = []
+        for name in names:
+            found = latency[name]["kinds"].get(kind)
+            cells.append(f"{found['median_ms']} | {found['p95_ms']}" if found else "- | -")
+        ours = latency[OURS]["kinds"][kind]["median_ms"]
+        for other in others:
+            theirs = latency[other]["kinds"].get(kind, {}).get("median_ms")
+            cells.append(_ratio_cell(ours, theirs))
+            if theirs:
+                ratios[other].append(ours / theirs)
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for other, values in ratios.items():
+        if values:
+            mean = geometric_mean(values)
+            lines.append(
+                f"- latency ours/{other}, geometric mean over the units: **{mean:.2f}x** "
+                f"({'faster' if mean < 1 else 'slower'}; below 1 means we answer sooner)"
+            )
+    for name in names:
+        for kind, errors in latency[name]["failures"].items():
+            lines.append(f"- {name} failed on {kind}: {len(errors)} times ({errors[0]})")
+    lines.append(
+        f"- named-query result-size mismatches against oxigraph: "
+        f"{entry['latency']['mismatch_count']}"
+    )
+    for m in entry["latency"]["mismatches"][:10]:
+        lines.append(f"  - {m['engine']} {m['kind']}: {m['rows']} rows vs {m['oxigraph_rows']}")
+    return [*lines, "", *_repeatable_throughput(entry["throughput"])]
+
+
+def _repeatable_throughput(throughput: dict) -> list[str]:
+    engines = {n: e for n, e in throughput.items() if not n.startswith("_")}
+    if not engines:
+        return []
+    ours = engines.get(OURS, {}).get("units_per_s")
+    lines = [
+        "| Engine | clients | units/s | requests/s | requests per unit | p50 ms | errors "
+        "| ours / engine | wrk CPU share |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, e in engines.items():
+        lines.append(
+            f"| {name} | {e['clients']} | {e['units_per_s']} | {e['requests_per_s']} "
+            f"| {e['requests_per_unit']} | {e['p50_ms']} | {e['errors']} "
+            f"| {_ratio_cell(ours, e['units_per_s']) if name != OURS else '-'} "
+            f"| {e['client_core_share']:.1%} |"
+        )
+    lines += [
+        "",
+        "wrk replays 20 shuffled copies of the workload; units/s is requests/s times the "
+        'file\'s units per request. Above 1 in "ours / engine" means we serve more.',
+    ]
+    lines += [f"- incident: {incident}" for incident in throughput.get("_incidents", [])]
+    return [*lines, ""]
+
+
+def _timeout_cost(entry: dict) -> list[str]:
+    lines = ["### What worker processes and timeouts cost (mix throughput)", ""]
+    if "skipped" in entry:
+        return [*lines, entry["skipped"] + ".", ""]
+    lines += [
+        "`panorama` (4 query workers, timeouts) against `panorama-inthread` "
+        "(`--query-workers 0`: queries in the server's threads, no timeouts) on a copy of "
+        "the same store, interleaved in the throughput phase above. Target: cost <= 5 %.",
+        "",
+        "| Clients | panorama q/s | panorama-inthread q/s | ratio | cost | |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for clients, c in entry.items():
+        lines.append(
+            f"| {clients} | {c['panorama']} | {c['panorama-inthread']} | {c['ratio']} "
+            f"| {c['cost']:.1%} | {_verdict(c['pass'])} |"
+        )
+    return [*lines, ""]
+
+
+def targets_section(size: dict) -> list[str]:
+    """The Markdown lines on issue 7's targets for one size; empty if none was measured."""
+    lines: list[str] = []
+    if "entity_pages" in size:
+        lines += _entity_pages(size["entity_pages"])
+    if "repeatable" in size:
+        lines += _repeatable(size["repeatable"])
+    if "timeout_cost" in size:
+        lines += _timeout_cost(size["timeout_cost"])
+    return lines

@@ -1,0 +1,126 @@
+"""Lookups (one triple pattern, or DESCRIBE of IRIs) are answered without the worker hop.
+
+Their engine work is proportional to their output, so the server answers them in its own
+thread with the output capped at one chunk; anything larger, and every other query, goes to
+a killable worker.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from panorama.query_text import is_lookup
+
+EX = "PREFIX ex: <https://example.org/>\n"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT ?p ?o WHERE { <https://example.org/clib> ?p ?o }",
+        "select * { ?s ?p ?o . }",
+        "SELECT ?s { ?s a ex:Cluster } LIMIT 5",
+        EX + "SELECT ?o WHERE { ex:clib ex:field ?o }",
+        "BASE <https://example.org/> SELECT ?o { <clib> ?p ?o }",
+        'SELECT ?s { ?s ?p "CLIB"@de }',
+        'ASK { ?s ?p "3"^^<http://www.w3.org/2001/XMLSchema#integer> }',
+        "ASK WHERE { ?s ?p 3 }",
+        "ASK { ?s ?p true }",
+        "DESCRIBE <https://example.org/clib>",
+        EX + "DESCRIBE ex:clib ex:its-owl",
+        "SELECT * { ?s ?p ?o } # a comment with } and SERVICE in it",
+        "SELECT * { ?s \\u003Chttps://example.org/p> ?o }",
+    ],
+)
+def test_single_patterns_and_describes_are_lookups(query: str) -> None:
+    assert is_lookup(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * { ?s ?p ?o . ?o ?q ?r }",
+        "SELECT * { ?s ?p ?o FILTER(?o > 3) }",
+        "SELECT DISTINCT ?p { ?s ?p ?o }",
+        "SELECT * { ?s ?p ?o } ORDER BY ?o",
+        "SELECT * { ?s ?p ?o } OFFSET 1000000",
+        "SELECT * { ?s ?p ?o } LIMIT 10 OFFSET 5",
+        "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }",
+        "SELECT * { ?s <https://example.org/p>* ?o }",
+        "SELECT * { ?s ?p [ ?q ?r ] }",
+        "SELECT * { GRAPH ?g { ?s ?p ?o } }",
+        "SELECT * { OPTIONAL { ?s ?p ?o } }",
+        "SELECT * { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",
+        "SELECT * { ?s ?p ?o } \\u0053ERVICE",
+        "SELECT * FROM <https://example.org/g> { ?s ?p ?o }",
+        "SELECT * { { SELECT * { ?s ?p ?o } ORDER BY ?o } }",
+        "SELECT * { VALUES ?s { <a> } ?s ?p ?o }",
+        "SELECT * { ?s ?p '''long''' }",
+        "DESCRIBE ?s WHERE { ?s ?p ?o }",
+        "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "ASK {}",
+        "INSERT DATA { <a> <b> <c> }",
+        "",
+    ],
+)
+def test_everything_else_is_not(query: str) -> None:
+    assert not is_lookup(query)
+
+
+def _health(server) -> dict:
+    return httpx.get(f"{server.url}/health").json()
+
+
+def test_lookups_are_answered_without_a_worker_and_agree_with_one(example_server) -> None:
+    lookup = EX + "SELECT ?p ?o WHERE { ex:clib ?p ?o }"
+    # The same question, but a FILTER makes it an ordinary query for a worker.
+    ordinary = EX + "SELECT ?p ?o WHERE { ex:clib ?p ?o FILTER(true) }"
+    before = _health(example_server)["lookups_in_thread"]
+    answers = []
+    for query in (lookup, ordinary):
+        response = httpx.get(
+            example_server.sparql, params={"query": query, "format": "json"}, timeout=30
+        )
+        assert response.status_code == 200
+        rows = response.json()["results"]["bindings"]
+        answers.append(sorted((row["p"]["value"], row["o"]["value"]) for row in rows))
+    assert answers[0] == answers[1]
+    assert len(answers[0]) == 4
+    assert _health(example_server)["lookups_in_thread"] == before + 1
+
+
+def test_a_lookup_error_is_the_same_clear_error(example_server) -> None:
+    response = httpx.get(
+        example_server.sparql,
+        params={"query": "SELECT ?o WHERE { nope:clib ?p ?o }"},
+    )
+    assert response.status_code == 400
+    assert "line 1, column" in response.text and "PREFIX" in response.text
+    response = httpx.get(
+        example_server.sparql,
+        params={"query": "SELECT ?o WHERE { ?s ?p ?o }", "format": "turtle"},
+    )
+    assert response.status_code == 406
+
+
+def test_a_lookup_too_large_to_hold_streams_from_a_worker(server) -> None:
+    counted = httpx.get(
+        server.sparql, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "format": "json"}
+    ).json()
+    expected = int(counted["results"]["bindings"][0]["n"]["value"])
+    before = _health(server)
+    with httpx.stream(
+        "GET",
+        server.sparql,
+        params={"query": "SELECT * { ?s ?p ?o }"},
+        headers={"Accept": "text/csv"},
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200
+        assert "content-length" not in response.headers  # streamed, not held
+        body = response.read()
+    after = _health(server)
+    assert body.count(b"\r\n") == expected + 1 > 1000
+    assert after["lookups_in_thread"] == before["lookups_in_thread"]
+    assert after["queries"] == before["queries"] + 1
