@@ -109,10 +109,11 @@ def worker_processes() -> list[psutil.Process]:
     ]
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["a process per query", "two per process"])
 def test_a_query_past_the_timeout_is_stopped_while_others_are_answered(
-    make_server, big_bundle: Path
+    make_server, big_bundle: Path, threads: int
 ) -> None:
-    server = make_server(big_bundle, query_timeout=2, query_workers=2)
+    server = make_server(big_bundle, query_timeout=2, query_workers=2, query_threads=threads)
     outcome: dict[str, object] = {}
 
     def run_heavy() -> None:

@@ -98,6 +98,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 active.path,
                 base_iri=settings.base_iri,
                 size=settings.query_workers,
+                threads=settings.query_threads,
                 timeout=settings.query_timeout,
                 store=active,
             )
@@ -190,11 +191,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             {
                 "status": "ok" if pool.alive else "degraded",
                 "version": __version__,
-                "query_workers": {"size": pool.size, "alive": pool.alive},
+                "query_workers": {
+                    "size": pool.size,
+                    "alive": pool.alive,
+                    "threads": pool.threads,
+                },
                 "queries": pool.stats.queries,
                 "timeouts": pool.stats.timeouts,
                 "workers_replaced": pool.stats.workers_replaced,
                 "lookups_in_thread": pool.stats.in_thread,
+                "queries_resent": pool.stats.resent,
             }
         )
 

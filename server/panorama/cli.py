@@ -93,6 +93,9 @@ def main() -> None:
 @click.option("--memory", is_flag=True, help="Keep the store in memory; nothing is persisted.")
 @click.option("--query-timeout", type=float, default=None, help="Seconds a query may run [30].")
 @click.option("--query-workers", type=int, default=None, help="Query worker processes [4].")
+@click.option(
+    "--query-threads", type=int, default=None, help="Queries each worker runs at once [1]."
+)
 @click.option("--base-iri", default=None, help="Namespace of the graph's IRIs.")
 @click.option(
     "--access-log/--no-access-log",
@@ -106,6 +109,7 @@ def serve(
     memory: bool,
     query_timeout: float | None,
     query_workers: int | None,
+    query_threads: int | None,
     base_iri: str | None,
     access_log: bool,
 ) -> None:
@@ -125,6 +129,7 @@ def serve(
         "store": store_dir,
         "query_timeout": query_timeout,
         "query_workers": query_workers,
+        "query_threads": query_threads,
         "base_iri": base_iri,
     }
     settings = _settings(**given)

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     query_workers: int = Field(
         4, ge=1, le=64, description="Processes that evaluate SPARQL queries in parallel."
     )
+    query_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Queries each worker process runs at once (threads sharing its store).",
+    )
     sparql_shortcut: bool = Field(
         True, description="Answer /sparql ahead of the middleware stack (same answers, faster)."
     )

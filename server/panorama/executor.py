@@ -31,6 +31,7 @@ import multiprocessing
 import signal
 import socket
 import struct
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -146,18 +147,28 @@ def _error_payload(error: PanoramaError) -> bytes:
     ).encode()
 
 
-def _worker_main(
-    sock: socket.socket, store_path: str, base_iri: str, generation: Synchronized
-) -> None:
-    """Serve jobs until the server closes its end of the socket."""
-    # Ctrl-C reaches the whole process group; the server decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from panorama.isolation import isolate_from_network
+class _Snapshot:
+    """The worker's read-only view of the store, shared by its threads, reopened after writes."""
 
-    isolate_from_network()
+    def __init__(self, store_path: str, base_iri: str, generation: Synchronized) -> None:
+        self._path = Path(store_path)
+        self._base_iri = base_iri
+        self._generation = generation
+        self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._seen = -1
 
-    store: Store | None = None
-    seen = -1
+    def current(self) -> Store:
+        """The newest view; a thread still reading an older one keeps it until it is done."""
+        with self._lock:
+            if self._store is None or self._generation.value != self._seen:
+                self._seen = self._generation.value
+                self._store = Store.open_read_only(self._path, base_iri=self._base_iri)
+            return self._store
+
+
+def _serve(sock: socket.socket, snapshot: _Snapshot) -> None:
+    """Answer the jobs sent on one connection until the server closes it."""
     with sock:
         _send_frame(sock, READY, b"")
         while True:
@@ -165,10 +176,7 @@ def _worker_main(
             if not isinstance(job, QueryJob):
                 return
             try:
-                if store is None or generation.value != seen:
-                    seen = generation.value
-                    store = Store.open_read_only(Path(store_path), base_iri=base_iri)
-                evaluation, chosen = _start(store, job)
+                evaluation, chosen = _start(snapshot.current(), job)
                 writer = _FrameWriter(sock, chosen.content_type)
                 evaluation.serialize(writer, chosen.media_type)  # type: ignore[arg-type]
                 writer.finish()
@@ -180,6 +188,27 @@ def _worker_main(
                     ERROR,
                     _error_payload(PanoramaError(f"The query engine failed: {error}")),
                 )
+
+
+def _worker_main(
+    socks: list[socket.socket], store_path: str, base_iri: str, generation: Synchronized
+) -> None:
+    """Serve each connection in a thread of its own, over one shared view of the store.
+
+    Oxigraph releases the GIL while it evaluates and serializes, so the threads of one
+    process run queries in parallel, sharing one RocksDB instance and its cache.
+    """
+    # Ctrl-C reaches the whole process group; the server decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from panorama.isolation import isolate_from_network
+
+    isolate_from_network()
+    snapshot = _Snapshot(store_path, base_iri, generation)
+    threads = [threading.Thread(target=_serve, args=(sock, snapshot)) for sock in socks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 # Server side ------------------------------------------------------------------------------
@@ -209,13 +238,21 @@ class PoolStats:
     queries: int = 0
     #: Lookups answered in the server's thread, without a worker.
     in_thread: int = 0
+    #: Queries sent to a second worker because the first was killed for another's timeout.
+    resent: int = 0
     timeouts: int = 0
     workers_replaced: int = 0
     started_at: float = field(default_factory=time.time)
 
 
 class QueryPool:
-    """A fixed number of query worker processes over one store directory.
+    """Query worker processes over one store directory, each serving ``threads`` queries.
+
+    A worker process answers each of its connections in a thread; a query past its time
+    has its whole process killed. The other queries of that process are sent again to
+    another worker if they had not answered yet (a query has no side effects), and cut
+    like a timeout if they were streaming. A query whose client went away is left to
+    finish (its answer is read and dropped) rather than killed, for the same reason.
 
     With ``store`` (the server's own), lookups are answered in the calling thread.
     """
@@ -227,25 +264,29 @@ class QueryPool:
         base_iri: str,
         size: int,
         timeout: float,
+        threads: int = 1,
         store: Store | None = None,
     ) -> None:
         self.store_path = store_path
         self.store = store
         self.base_iri = base_iri
         self.size = size
+        self.threads = threads
         self.timeout = timeout
         self.stats = PoolStats()
         self._context = multiprocessing.get_context("spawn")
         self._generation: Synchronized = self._context.Value("Q", 0)  # type: ignore[assignment]
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
-        self._workers: set[_Worker] = set()
+        # Each live worker process, with its connections.
+        self._processes: dict[object, list[_Worker]] = {}
+        self._draining: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Start the workers and wait until each can take a query (``close`` stops them all)."""
-        workers = [self._spawn() for _ in range(self.size)]
-        await asyncio.gather(*(worker.connect() for worker in workers))
-        for worker in workers:
-            self._idle.put_nowait(worker)
+        connections = [c for _ in range(self.size) for c in self._spawn()]
+        await asyncio.gather(*(connection.connect() for connection in connections))
+        for connection in connections:
+            self._idle.put_nowait(connection)
 
     def refresh(self) -> None:
         """Make every worker reopen the store before its next query, to see new writes."""
@@ -253,36 +294,109 @@ class QueryPool:
             self._generation.value += 1
 
     def close(self) -> None:
-        for worker in list(self._workers):
-            worker.kill()
-        self._workers.clear()
+        for task in self._draining:
+            task.cancel()
+        for connections in self._processes.values():
+            connections[0].kill()
+            for connection in connections[1:]:
+                connection.disconnect()
+        self._processes.clear()
 
     @property
     def alive(self) -> int:
-        return sum(1 for worker in self._workers if worker.process.is_alive())
+        """Worker processes running."""
+        return sum(1 for c in self._processes.values() if c[0].process.is_alive())
 
-    def _spawn(self) -> _Worker:
-        worker = _Worker.start(
+    @property
+    def capacity(self) -> int:
+        """Queries the workers can run at once."""
+        return self.size * self.threads
+
+    def _spawn(self) -> list[_Worker]:
+        connections = _Worker.start_threaded(
             self._context,
             _worker_main,
             (str(self.store_path), self.base_iri, self._generation),
             "panorama-query-worker",
+            self.threads,
         )
-        self._workers.add(worker)
-        return worker
+        self._processes[connections[0].process] = connections
+        return connections
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill a worker (freeing whatever its query held) and put a fresh one in its place.
+        """Kill a worker's process (freeing whatever it held) and start a fresh one.
 
-        Synchronous on purpose: it also runs while a cancelled request unwinds.
+        Synchronous on purpose: it also runs while a cancelled request unwinds. The other
+        connections of the process are closed, so whoever waits on them hears of it.
         """
+        connections = self._processes.pop(worker.process, None)
+        if connections is None:
+            return  # replaced already, because of another of its queries
         worker.kill()
-        self._workers.discard(worker)
+        for connection in connections:
+            connection.disconnect()
         self.stats.workers_replaced += 1
-        self._idle.put_nowait(self._spawn())
+        for connection in self._spawn():
+            self._idle.put_nowait(connection)
+
+    def _replaced(self, worker: _Worker) -> bool:
+        return worker.process not in self._processes
 
     def _release(self, worker: _Worker) -> None:
-        self._idle.put_nowait(worker)
+        if not self._replaced(worker):
+            self._idle.put_nowait(worker)
+
+    def _abandon(self, worker: _Worker, deadline: float) -> None:
+        """Free a worker whose client went away while its query was running.
+
+        A process of its own is killed (that frees its core at once). One shared with other
+        queries is left to finish: the rest of the answer is read and dropped, and the
+        process is killed only at the deadline.
+        """
+        if self.threads == 1:
+            self._replace(worker)
+            return
+
+        async def drain() -> None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    while (await worker.read_frame())[0] not in (END, ERROR):
+                        pass  # nobody reads this answer any more
+            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+                self._replace(worker)
+            else:
+                self._release(worker)
+
+        task = asyncio.get_running_loop().create_task(drain())
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+
+    async def _acquire(self, deadline: float) -> _Worker:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), deadline - loop.time())
+            except TimeoutError:
+                raise ServiceUnavailable(
+                    f"All {self.capacity} query slots stayed busy for {self.timeout:g} s; "
+                    "try again shortly.",
+                    headers={"Retry-After": "5"},
+                ) from None
+            if not self._replaced(worker):
+                return worker
+
+    def _answer_in_thread(self, store: Store, job: QueryJob, deadline: float) -> QueryStream | None:
+        """A lookup's answer from the server's own store, or None if it is over one chunk."""
+        evaluation, chosen = _start(store, job)
+        answer = _CappedBuffer()
+        try:
+            evaluation.serialize(answer, chosen.media_type)
+        except _AnswerTooLarge:
+            return None
+        except (OSError, ValueError, RuntimeError) as error:
+            raise PanoramaError(f"The query engine failed: {error}") from error
+        self.stats.in_thread += 1
+        return QueryStream(self, None, chosen.content_type, bytes(answer.data), deadline)
 
     async def run(self, job: QueryJob) -> QueryStream:
         """Start a query; return once its first chunk (or its error) is there.
@@ -292,46 +406,45 @@ class QueryPool:
             ServiceUnavailable: every worker stayed busy until the timeout.
             PanoramaError: the query failed (syntax error, 406…), with its status.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        deadline = asyncio.get_running_loop().time() + self.timeout
         self.stats.queries += 1
+        answered = None
         if job.lookup and self.store is not None:
-            evaluation, chosen = _start(self.store, job)
-            answer = _CappedBuffer()
+            answered = self._answer_in_thread(self.store, job, deadline)
+        if answered is not None:
+            return answered
+        while True:
+            worker = await self._acquire(deadline)
             try:
-                evaluation.serialize(answer, chosen.media_type)
-            except _AnswerTooLarge:
-                pass  # too large to hold: a worker streams it
-            except (OSError, ValueError, RuntimeError) as error:
-                raise PanoramaError(f"The query engine failed: {error}") from error
-            else:
-                self.stats.in_thread += 1
-                return QueryStream(self, None, chosen.content_type, bytes(answer.data), deadline)
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), self.timeout)
-        except TimeoutError:
-            raise ServiceUnavailable(
-                f"All {self.size} query workers stayed busy for {self.timeout:g} s; "
-                "try again shortly.",
-                headers={"Retry-After": "5"},
-            ) from None
-        released = False
+                return await self._run_on(worker, job, deadline)
+            except (asyncio.IncompleteReadError, ConnectionError) as error:
+                if not self._replaced(worker):
+                    self._replace(worker)
+                    raise PanoramaError("The query worker stopped unexpectedly.") from error
+                # Its process was killed for another query's timeout: send it again.
+                self.stats.resent += 1
+
+    async def _run_on(self, worker: _Worker, job: QueryJob, deadline: float) -> QueryStream:
+        sent = done = False
         try:
             async with asyncio.timeout_at(deadline):
                 await worker.connect()  # a replacement may still be starting
                 worker.send_job(job)
+                sent = True
                 kind, payload = await worker.read_frame()
                 if kind == ERROR:
+                    done = True
                     self._release(worker)
-                    released = True
                     _raise_from_payload(payload)
                 head = json.loads(payload)
                 kind, first = await worker.read_frame()
                 if head["complete"]:
                     await worker.read_frame()  # the end mark, already here
+                    done = True
                     self._release(worker)
-                    released = True
                     return QueryStream(self, None, head["content_type"], first, deadline)
+                done = True
+                return QueryStream(self, worker, head["content_type"], first, deadline)
         except TimeoutError:
             self.stats.timeouts += 1
             self._replace(worker)
@@ -340,14 +453,19 @@ class QueryPool:
                 "endpoint. Narrow it down (LIMIT, more specific patterns) or run it on your own "
                 "copy of the data (see /sparql for the dump)."
             ) from None
-        except (asyncio.IncompleteReadError, ConnectionError) as error:
-            self._replace(worker)
-            raise PanoramaError("The query worker stopped unexpectedly.") from error
+        except (asyncio.IncompleteReadError, ConnectionError):
+            raise  # the worker is gone; ``run`` decides
+        except asyncio.CancelledError:
+            if not done:  # the client went away
+                if sent:
+                    self._abandon(worker, deadline)
+                else:
+                    self._replace(worker)
+            raise
         except BaseException:
-            if not released:
+            if not done:
                 self._replace(worker)
             raise
-        return QueryStream(self, worker, head["content_type"], first, deadline)
 
 
 class QueryStream:
@@ -377,7 +495,7 @@ class QueryStream:
         if worker is None:
             yield self._first
             return
-        finished = False
+        finished = False  # the worker is ready for another query
         kind, payload = DATA, self._first
         try:
             async with asyncio.timeout_at(self._deadline):
@@ -388,6 +506,7 @@ class QueryStream:
                         finished = True
                         return
                     else:
+                        finished = True
                         # Raising (not returning) cuts the connection, so the client cannot
                         # mistake the part it got for the whole answer.
                         raise RuntimeError(f"query failed while streaming: {payload[:500]!r}")
@@ -395,10 +514,13 @@ class QueryStream:
         except TimeoutError:
             self._pool.stats.timeouts += 1
             log.warning("query stopped after %.0f s while streaming", self._pool.timeout)
+            self._pool._replace(worker)
+            raise
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self._pool._replace(worker)  # a no-op if it was killed for another query
             raise
         finally:
             if finished:
                 self._pool._release(worker)
-            else:
-                # Cut short (timeout, error, client gone): the worker may still be writing.
-                self._pool._replace(worker)
+            elif not self._pool._replaced(worker):
+                self._pool._abandon(worker, self._deadline)  # the client went away

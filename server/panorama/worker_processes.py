@@ -72,6 +72,27 @@ class WorkerProcess:
         child_end.close()
         return cls(process, parent_end)
 
+    @classmethod
+    def start_threaded(
+        cls,
+        context: SpawnContext,
+        target: Callable[..., None],
+        args: tuple,
+        name: str,
+        channels: int,
+    ) -> list[WorkerProcess]:
+        """Start ``target([worker_socket, …], *args)``: one process, ``channels`` connections.
+
+        The process serves each connection in a thread of its own; killing it ends them all.
+        """
+        pairs = [socket.socketpair() for _ in range(channels)]
+        children = [child for _, child in pairs]
+        process = context.Process(target=target, args=(children, *args), name=name, daemon=True)
+        process.start()
+        for child in children:
+            child.close()
+        return [cls(process, parent) for parent, _ in pairs]
+
     async def open_streams(self) -> bool:
         """Open the asyncio streams once; True the first time (the worker is new)."""
         if self.reader is not None:
@@ -88,6 +109,10 @@ class WorkerProcess:
         self.process.kill()
         # Reap it once it is gone, without making anyone wait for that.
         threading.Thread(target=self.process.join, daemon=True).start()
+        self.disconnect()
+
+    def disconnect(self) -> None:
+        """Close this end of the connection (the process may serve others)."""
         if self.writer is not None:
             self.writer.close()
         else:

@@ -1,0 +1,125 @@
+"""Worker processes that run several queries at once (``--query-threads``).
+
+A process is killed when one of its queries runs past the timeout; the others must not pay
+for it: those that had not answered are sent again, and a client that goes away does not
+get a shared process killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from panorama.errors import QueryTimeout
+from panorama.executor import QueryJob, QueryPool
+from panorama.store import QueryRequest, Store
+
+
+def _counting(n: int) -> str:
+    """A query that computes for a second or two (an n³ cross product) and answers one row."""
+    values = " ".join(str(i) for i in range(n))
+    return (
+        f"SELECT (COUNT(*) AS ?n) {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} "
+        f"VALUES ?c {{ {values} }} }}"
+    )
+
+
+MEDIUM = _counting(250)
+ENDLESS = _counting(5000)  # hours
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    store = Store.open(tmp_path / "store", base_iri="https://example.org/")
+    store.close()
+    return tmp_path / "store"
+
+
+def _job(query: str) -> QueryJob:
+    return QueryJob(QueryRequest(query), format=("csv",))
+
+
+async def _answer(pool: QueryPool, query: str) -> bytes:
+    stream = await pool.run(_job(query))
+    return b"".join([chunk async for chunk in stream])
+
+
+def test_a_query_whose_process_is_killed_for_another_is_sent_again(store_path: Path) -> None:
+    async def calibrate() -> float:
+        pool = QueryPool(store_path, base_iri="https://example.org/", size=1, timeout=60)
+        await pool.start()
+        try:
+            started = time.monotonic()
+            await _answer(pool, MEDIUM)
+            return time.monotonic() - started
+        finally:
+            pool.close()
+
+    async def scenario(medium_seconds: float) -> tuple[object, bytes, float]:
+        # Long enough for the medium query to run, be killed half-way, and run again.
+        timeout = 3 * medium_seconds + 2
+        pool = QueryPool(
+            store_path, base_iri="https://example.org/", size=1, threads=2, timeout=timeout
+        )
+        await pool.start()
+        try:
+            endless = asyncio.create_task(_answer(pool, ENDLESS))
+            await asyncio.sleep(timeout - medium_seconds / 2)
+            # Still computing when its neighbour's timeout kills their shared process.
+            started = time.monotonic()
+            medium = await _answer(pool, MEDIUM)
+            seconds = time.monotonic() - started
+            endless_outcome = await asyncio.gather(endless, return_exceptions=True)
+            assert pool.stats.timeouts == 1
+            assert pool.stats.workers_replaced == 1
+            assert pool.stats.resent == 1
+            return endless_outcome[0], medium, seconds
+        finally:
+            pool.close()
+
+    medium_seconds = asyncio.run(calibrate())
+    endless, medium, seconds = asyncio.run(scenario(medium_seconds))
+    assert isinstance(endless, QueryTimeout)
+    assert medium == f"n\r\n{250**3}\r\n".encode()
+    assert seconds > medium_seconds  # it was in flight at the kill, then ran again
+
+
+def test_a_client_that_goes_away_does_not_get_a_shared_process_killed(store_path: Path) -> None:
+    async def scenario() -> None:
+        pool = QueryPool(store_path, base_iri="https://example.org/", size=1, threads=2, timeout=30)
+        await pool.start()
+        try:
+            abandoned = asyncio.create_task(_answer(pool, MEDIUM))
+            neighbour = asyncio.create_task(_answer(pool, MEDIUM))
+            await asyncio.sleep(0.3)
+            abandoned.cancel()
+            assert await neighbour == f"n\r\n{250**3}\r\n".encode()
+            assert pool.stats.workers_replaced == 0
+            # The abandoned query's answer is read and dropped; then both slots take queries.
+            answers = await asyncio.gather(*(_answer(pool, "ASK {}") for _ in range(2)))
+            assert all(b"true" in answer for answer in answers)
+            assert pool.stats.workers_replaced == 0
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_client_that_goes_away_gets_a_process_of_its_own_killed(store_path: Path) -> None:
+    async def scenario() -> None:
+        pool = QueryPool(store_path, base_iri="https://example.org/", size=1, threads=1, timeout=30)
+        await pool.start()
+        try:
+            abandoned = asyncio.create_task(_answer(pool, ENDLESS))
+            await asyncio.sleep(0.3)
+            abandoned.cancel()
+            await asyncio.sleep(0)
+            assert pool.stats.workers_replaced == 1  # the core is freed at once
+            assert b"true" in await _answer(pool, "ASK {}")
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
