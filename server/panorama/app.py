@@ -29,7 +29,8 @@ from panorama.config import Settings
 from panorama.contributions import Contributions
 from panorama.contributions_http import ContributionDesk
 from panorama.errors import NotFound, PanoramaError
-from panorama.executor import QueryPool
+from panorama.executor import QueryPool, QueryRunner
+from panorama.in_thread import ThreadedQueries
 from panorama.ledger import Ledger
 from panorama.named_queries import load_named_queries
 from panorama.pages import home_response, search_response
@@ -50,7 +51,7 @@ async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-async def get_pool(request: Request) -> QueryPool:
+async def get_pool(request: Request) -> QueryRunner:
     return request.app.state.pool
 
 
@@ -63,7 +64,7 @@ async def get_cache(request: Request) -> VersionedCache:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
-PoolDep = Annotated[QueryPool, Depends(get_pool)]
+PoolDep = Annotated[QueryRunner, Depends(get_pool)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[VersionedCache, Depends(get_cache)]
 
@@ -94,14 +95,18 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 active = Store.from_settings(settings)
                 stack.callback(active.close)
                 log.info("bundle: %s", bundle.sync(active, settings.bundle))
-            pool = QueryPool(
-                active.path,
-                base_iri=settings.base_iri,
-                size=settings.query_workers,
-                threads=settings.query_threads,
-                timeout=settings.query_timeout,
-                store=active,
-            )
+            pool: QueryPool | ThreadedQueries
+            if settings.query_workers:
+                pool = QueryPool(
+                    active.path,
+                    base_iri=settings.base_iri,
+                    size=settings.query_workers,
+                    threads=settings.query_threads,
+                    timeout=settings.query_timeout,
+                    store=active,
+                )
+            else:  # no timeouts: for trusted use, and to measure what the workers cost
+                pool = ThreadedQueries(active)
             stack.callback(pool.close)
             await pool.start()
             active.on_change.append(pool.refresh)
@@ -189,7 +194,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         """Liveness and query statistics, for operators and monitoring."""
         return JSONResponse(
             {
-                "status": "ok" if pool.alive else "degraded",
+                "status": "ok" if pool.alive or not pool.size else "degraded",
                 "version": __version__,
                 "query_workers": {
                     "size": pool.size,

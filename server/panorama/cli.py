@@ -92,7 +92,12 @@ def main() -> None:
 @_store_options
 @click.option("--memory", is_flag=True, help="Keep the store in memory; nothing is persisted.")
 @click.option("--query-timeout", type=float, default=None, help="Seconds a query may run [30].")
-@click.option("--query-workers", type=int, default=None, help="Query worker processes [4].")
+@click.option(
+    "--query-workers",
+    type=int,
+    default=None,
+    help="Query worker processes [4]; 0 runs queries in the server's threads, without timeouts.",
+)
 @click.option(
     "--query-threads", type=int, default=None, help="Queries each worker runs at once [1]."
 )

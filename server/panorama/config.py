@@ -53,7 +53,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     query_timeout: float = Field(30.0, gt=0, description="Seconds a SPARQL query may run.")
     query_workers: int = Field(
-        4, ge=1, le=64, description="Processes that evaluate SPARQL queries in parallel."
+        4,
+        ge=0,
+        le=64,
+        description=(
+            "Processes that evaluate SPARQL queries in parallel (0: the server's own threads, "
+            "without timeouts; only where every query is trusted)."
+        ),
     )
     query_threads: int = Field(
         1,

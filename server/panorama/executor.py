@@ -37,18 +37,28 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
+from typing import Protocol
 
 from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from panorama.store import Evaluation, QueryRequest, Store
 from panorama.worker_processes import WorkerProcess, error_class, receive_job
 
-__all__ = ["QueryJob", "QueryPool", "QueryStream"]
+__all__ = [
+    "CHUNK",
+    "PoolStats",
+    "QueryAnswer",
+    "QueryJob",
+    "QueryPool",
+    "QueryRunner",
+    "QueryStream",
+    "start_query",
+]
 
 log = logging.getLogger("panorama.executor")
 
 _FRAME = struct.Struct("!cI")
-_CHUNK = 64 * 1024
+CHUNK = 64 * 1024
 HEAD, DATA, ERROR, END, READY = b"H", b"D", b"E", b"Z", b"R"
 
 
@@ -63,7 +73,7 @@ class QueryJob:
     lookup: bool = False
 
 
-def _start(store: Store, job: QueryJob) -> tuple[Evaluation, Format]:
+def start_query(store: Store, job: QueryJob) -> tuple[Evaluation, Format]:
     """Start evaluating ``job`` and choose its format (worker and server thread alike).
 
     Raises:
@@ -96,7 +106,7 @@ class _FrameWriter:
 
     def write(self, data: bytes) -> int:
         self._buffer += data
-        if len(self._buffer) >= _CHUNK:
+        if len(self._buffer) >= CHUNK:
             self._send()
         return len(data)
 
@@ -133,7 +143,7 @@ class _CappedBuffer:
 
     def write(self, data: bytes) -> int:
         self.data += data
-        if len(self.data) > _CHUNK:
+        if len(self.data) > CHUNK:
             raise _AnswerTooLarge
         return len(data)
 
@@ -176,7 +186,7 @@ def _serve(sock: socket.socket, snapshot: _Snapshot) -> None:
             if not isinstance(job, QueryJob):
                 return
             try:
-                evaluation, chosen = _start(snapshot.current(), job)
+                evaluation, chosen = start_query(snapshot.current(), job)
                 writer = _FrameWriter(sock, chosen.content_type)
                 evaluation.serialize(writer, chosen.media_type)  # type: ignore[arg-type]
                 writer.finish()
@@ -231,6 +241,28 @@ class _Worker(WorkerProcess):
 def _raise_from_payload(payload: bytes) -> None:
     details = json.loads(payload)
     raise error_class(details["class"])(details["message"])
+
+
+class QueryAnswer(Protocol):
+    """An answer on its way: ``body`` when it came whole, else iterate for its chunks."""
+
+    content_type: str
+    body: bytes | None
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+
+class QueryRunner(Protocol):
+    """What the routes need of whatever runs the queries (``QueryPool``, ``ThreadedQueries``)."""
+
+    size: int
+    threads: int
+    stats: PoolStats
+
+    @property
+    def alive(self) -> int: ...
+
+    async def run(self, job: QueryJob) -> QueryAnswer: ...
 
 
 @dataclass
@@ -387,7 +419,7 @@ class QueryPool:
 
     def _answer_in_thread(self, store: Store, job: QueryJob, deadline: float) -> QueryStream | None:
         """A lookup's answer from the server's own store, or None if it is over one chunk."""
-        evaluation, chosen = _start(store, job)
+        evaluation, chosen = start_query(store, job)
         answer = _CappedBuffer()
         try:
             evaluation.serialize(answer, chosen.media_type)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from panorama.errors import BadRequest, NotAcceptable, PanoramaError
-from panorama.executor import QueryJob, QueryPool
+from panorama.executor import QueryJob, QueryRunner
 from panorama.labels import request_language
 from panorama.named_queries import NamedQuery
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS
@@ -74,7 +74,7 @@ def _cell(term: object, base_iri: str) -> Cell | None:
 
 
 async def _run(
-    pool: QueryPool,
+    pool: QueryRunner,
     query: str,
     named: NamedQuery | None,
     bindings: dict[str, str],
@@ -124,7 +124,7 @@ def _outcome(content_type: str, body: bytes, truncated: bool, base_iri: str) -> 
 
 
 async def query_page_response(
-    request: Request, pool: QueryPool, named_queries: dict[str, NamedQuery], base_iri: str
+    request: Request, pool: QueryRunner, named_queries: dict[str, NamedQuery], base_iri: str
 ) -> Response:
     """Render the page; run the query in the URL (``query=`` or ``name=``), if any."""
     params = request.query_params

@@ -20,7 +20,7 @@ from panorama.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from panorama.executor import QueryJob, QueryPool
+from panorama.executor import QueryJob, QueryRunner
 from panorama.named_queries import NamedQuery
 from panorama.query_text import QueryText, is_lookup
 from panorama.request_body import read_bounded_body
@@ -141,7 +141,7 @@ _VOLATILE = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 
 
 async def answer_query(
-    pool: QueryPool,
+    pool: QueryRunner,
     protocol: ProtocolRequest,
     accept: str | None,
     cache: VersionedCache,
@@ -162,7 +162,7 @@ async def answer_query(
 
 
 async def answer_job(
-    pool: QueryPool, job: QueryJob, cache: VersionedCache, *, cacheable: bool
+    pool: QueryRunner, job: QueryJob, cache: VersionedCache, *, cacheable: bool
 ) -> Response:
     """The answer to a checked query: from the cache, whole, or streamed from a worker.
 

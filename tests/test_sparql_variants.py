@@ -1,9 +1,14 @@
-"""``SparqlShortcut`` answers /sparql ahead of the middleware stack: the answers must be the
-same as the framework's, byte for byte, header for header."""
+"""However /sparql is served, the answers are the same, byte for byte, header for header.
+
+- ``shortcut``: ``SparqlShortcut`` answers ahead of the middleware stack (the default);
+- ``framework``: the route behind the whole stack (``sparql_shortcut=False``);
+- ``in-thread``: ``--query-workers 0``, queries in the server's threads, no worker processes.
+"""
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -61,6 +66,22 @@ REQUESTS = {
         {"Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST"},
     ),
     "service description": ("GET", None, {"Accept": "text/turtle"}),
+    "streamed csv": (
+        "GET",
+        {
+            "query": "SELECT ?i { VALUES ?a { "
+            + " ".join(map(str, range(200)))
+            + " } VALUES ?b { "
+            + " ".join(map(str, range(100)))
+            + " } BIND(?a * 100 + ?b AS ?i) }"
+        },
+        {"Accept": "text/csv"},
+    ),
+}
+VARIANTS = {
+    "shortcut": {"query_workers": 1},
+    "framework": {"query_workers": 1, "sparql_shortcut": False},
+    "in-thread": {"query_workers": 0},
 }
 
 
@@ -74,18 +95,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory):
     bundle = write_bundle(
         root / "bundle", {"data/example.ttl": EXAMPLE_TTL, "data/extra.ttl": EXTRA_TTL}
     )
-    started = []
-    for shortcut in (True, False):
+    started = {}
+    for name, options in VARIANTS.items():
         settings = Settings(
-            bundle=bundle,
-            store=root / f"store-{shortcut}",
-            query_workers=1,
-            sparql_shortcut=shortcut,
-            max_query_bytes=100_000,
+            bundle=bundle, store=root / f"store-{name}", max_query_bytes=100_000, **options
         )
-        started.append(LiveServer(settings).__enter__())
+        started[name] = LiveServer(settings).__enter__()
     yield started
-    for live in started:
+    for live in started.values():
         live.__exit__(None, None, None)
 
 
@@ -103,23 +120,32 @@ def _comparable(response: httpx.Response, url: str) -> bytes:
     return _TIME.sub(b"TIME", response.content.replace(url.encode(), b"SERVER"))
 
 
+@pytest.mark.parametrize("variant", ["shortcut", "in-thread"])
 @pytest.mark.parametrize("name", REQUESTS)
-def test_the_shortcut_answers_as_the_framework_does(servers, name: str) -> None:
+def test_every_way_answers_as_the_framework_does(servers, variant: str, name: str) -> None:
     method, params, headers = REQUESTS[name]
-    fast, framework = (_send(live.url, method, params, headers) for live in servers)
-    assert fast.status_code == framework.status_code
+    tried, framework = (
+        _send(servers[which].url, method, params, headers) for which in (variant, "framework")
+    )
+    assert tried.status_code == framework.status_code
     for header in COMPARED:
-        assert fast.headers.get(header) == framework.headers.get(header), header
-    bodies = [_comparable(fast, servers[0].url), _comparable(framework, servers[1].url)]
+        assert tried.headers.get(header) == framework.headers.get(header), header
+    bodies = [
+        _comparable(tried, servers[variant].url),
+        _comparable(framework, servers["framework"].url),
+    ]
     if name == "service description":  # the serializer orders blank nodes as it likes
         graphs = [Graph().parse(data=body, format="turtle") for body in bodies]
         assert isomorphic(*graphs)
     else:
         assert bodies[0] == bodies[1]
     if name == "gzip":
-        assert fast.headers["content-encoding"] == "gzip"
+        assert tried.headers["content-encoding"] == "gzip"
     if name == "cors":
-        assert fast.headers["access-control-allow-origin"] == "*"
+        assert tried.headers["access-control-allow-origin"] == "*"
+    if name == "streamed csv":
+        assert "content-length" not in tried.headers
+        assert tried.content.count(b"\r\n") == 20_001
 
 
 def test_the_shortcut_is_on_by_default_and_off_on_request(servers) -> None:
@@ -127,5 +153,47 @@ def test_the_shortcut_is_on_by_default_and_off_on_request(servers) -> None:
     from panorama.endpoint import SparqlShortcut
 
     assert Settings(store=Path("unused")).sparql_shortcut
-    in_stack = [any(m.cls is SparqlShortcut for m in live.app.user_middleware) for live in servers]
-    assert in_stack == [True, False]
+    in_stack = {
+        name: any(m.cls is SparqlShortcut for m in live.app.user_middleware)
+        for name, live in servers.items()
+    }
+    assert in_stack == {"shortcut": True, "framework": False, "in-thread": True}
+
+
+def test_in_thread_queries_use_no_worker_processes(servers) -> None:
+    health = httpx.get(f"{servers['in-thread'].url}/health").json()
+    assert health["status"] == "ok"
+    assert health["query_workers"] == {"size": 0, "alive": 0, "threads": 0}
+    assert health["queries"] > 0
+
+
+def test_in_thread_a_client_that_goes_away_stops_the_serializing_thread(servers) -> None:
+    values = " ".join(map(str, range(1000)))
+    endless = (
+        f"SELECT * {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} VALUES ?c {{ {values} }} }}"
+    )
+    with httpx.stream(
+        "GET",
+        f"{servers['in-thread'].url}/sparql",
+        params={"query": endless},
+        headers={"Accept": "text/csv", "Accept-Encoding": "identity"},
+        timeout=30,
+    ) as response:
+        assert response.status_code == 200
+        received = 0
+        for chunk in response.iter_raw():
+            received += len(chunk)
+            if received > 300_000:
+                break
+    # Nobody reads the rest: within a moment the thread has stopped (it is not merely
+    # waiting for room, which would hold a thread for ever) and nothing computes any more.
+    runner = servers["in-thread"].app.state.pool
+    deadline = time.monotonic() + 5
+    while runner.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runner.running == 0
+    busy = time.process_time()
+    time.sleep(1.0)
+    assert time.process_time() - busy < 0.3
+    answer = httpx.get(f"{servers['in-thread'].url}/sparql", params={"query": "ASK {}"}, timeout=10)
+    assert answer.json()["boolean"] is True

@@ -1,0 +1,175 @@
+"""Queries in the server's own threads: no worker processes, and therefore no timeouts.
+
+``--query-workers 0`` chooses this. It is the usual design of a Python SPARQL endpoint, and
+what ``benchmarks/`` compares the worker processes with, to measure what real timeouts
+cost. A query here cannot be stopped: use it only where every query is trusted. SERVICE
+is still refused before evaluation (``sparql.check_query``), but the threads share the
+server's network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+
+from panorama.errors import PanoramaError
+from panorama.executor import CHUNK, PoolStats, QueryJob, start_query
+from panorama.store import Store
+
+__all__ = ["ThreadedQueries"]
+
+#: Chunks a thread may serialize ahead of the client.
+_AHEAD = 4
+_WHOLE, _PART, _END, _FAILED = "whole", "part", "end", "failed"
+
+
+class _Gone(Exception):
+    """Raised into the serializer when nobody reads the answer any more."""
+
+
+class ThreadStream:
+    """An answer serialized in a thread and handed to the event loop chunk by chunk.
+
+    ``body`` is the whole answer when it fitted in one chunk, as with ``QueryStream``.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.content_type = ""
+        self.body: bytes | None = None
+        self._loop = loop
+        self._items: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        self._room = threading.Semaphore(_AHEAD)
+        self._gone = False
+        self._buffer = bytearray()
+        self._parted = False
+        self._first = b""
+
+    # In the thread -------------------------------------------------------------------------
+
+    def produce(self, store: Store, job: QueryJob) -> None:
+        """Evaluate and serialize ``job``, handing the chunks over as they are written."""
+        with contextlib.suppress(_Gone):
+            self._produce(store, job)
+
+    def _produce(self, store: Store, job: QueryJob) -> None:
+        try:
+            try:
+                evaluation, chosen = start_query(store, job)
+                self.content_type = chosen.content_type
+                evaluation.serialize(self, chosen.media_type)  # type: ignore[arg-type]
+            except (OSError, ValueError, RuntimeError) as error:
+                raise PanoramaError(f"The query engine failed: {error}") from error
+        except PanoramaError as error:
+            self._hand_over(_FAILED, error)
+            return
+        if self._parted:
+            self._hand_over(_PART, bytes(self._buffer))
+            self._hand_over(_END, b"")
+        else:
+            self._hand_over(_WHOLE, bytes(self._buffer))
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        if len(self._buffer) >= CHUNK:
+            self._hand_over(_PART, bytes(self._buffer))
+            self._buffer.clear()
+            self._parted = True
+        return len(data)
+
+    def flush(self) -> None:
+        """Oxigraph flushes at the end only; chunks are driven by their size instead."""
+
+    def _hand_over(self, kind: str, payload: object) -> None:
+        self._room.acquire()
+        if self._gone:
+            raise _Gone
+        self._loop.call_soon_threadsafe(self._items.put_nowait, (kind, payload))
+
+    # In the event loop ---------------------------------------------------------------------
+
+    async def _take(self) -> tuple[str, object]:
+        item = await self._items.get()
+        self._room.release()
+        return item
+
+    async def first(self) -> None:
+        """Wait for the first chunk; raise the query's error if it failed before it."""
+        try:
+            kind, payload = await self._take()
+        except BaseException:
+            self.abandon()
+            raise
+        if kind == _FAILED:
+            raise payload  # type: ignore[misc]
+        assert isinstance(payload, bytes)
+        if kind == _WHOLE:
+            self.body = payload
+        self._first = payload
+
+    def abandon(self) -> None:
+        """Nobody reads on: the thread stops at its next chunk."""
+        self._gone = True
+        self._room.release()  # wake the thread if it waits for room
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self.body is not None:
+            yield self.body
+            return
+        try:
+            yield self._first
+            while True:
+                kind, payload = await self._take()
+                if kind == _END:
+                    return
+                if kind == _FAILED:
+                    # Raising (not returning) cuts the connection, as QueryStream does.
+                    raise RuntimeError(f"query failed while streaming: {payload}")
+                yield payload  # type: ignore[misc]
+        finally:
+            self.abandon()
+
+
+class ThreadedQueries:
+    """The query runner for ``--query-workers 0``, with ``QueryPool``'s interface."""
+
+    size = 0
+    threads = 0
+    alive = 0
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.stats = PoolStats()
+        self._running: set[asyncio.Future[None]] = set()
+
+    @property
+    def running(self) -> int:
+        """Queries whose thread has not finished."""
+        return len(self._running)
+
+    @property
+    def capacity(self) -> int:
+        """Queries run at once: the size of the framework's thread pool."""
+        return int(anyio.to_thread.current_default_thread_limiter().total_tokens)
+
+    async def start(self) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass  # the threads read the server's own store, always current
+
+    def close(self) -> None:
+        pass
+
+    async def run(self, job: QueryJob) -> ThreadStream:
+        """Start the query in a thread; return once its first chunk (or its error) is there."""
+        self.stats.queries += 1
+        stream = ThreadStream(asyncio.get_running_loop())
+        task = asyncio.ensure_future(anyio.to_thread.run_sync(stream.produce, self.store, job))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        await stream.first()
+        return stream
