@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 HOST = "127.0.0.1"
+#: Seconds after which every server stops a query; clients give up sooner (60 s, wrk 120 s).
+QUERY_TIMEOUT = 300
 VENV_BIN = Path(sys.executable).parent
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -122,9 +124,14 @@ class LoadProgress:
 
     def _run(self, interval: float) -> None:
         size = max(self.data.stat().st_size, 1)
+        opened = False
         while not self._stop.wait(interval):
             position = self._position()
-            read = f"{position / size:.0%} of {self.data.name}" if position else "reading"
+            if position is not None:
+                opened = True
+                read = f"read {position / size:.0%} of {self.data.name}"
+            else:  # not open (yet, or any more: the loader builds its indexes)
+                read = f"done reading {self.data.name}" if opened else "starting"
             print(
                 f"    {self.label}: {read}, {time.monotonic() - self.started:.0f} s, "
                 f"RSS {tree_rss(self.pid) / 2**20:,.0f} MB",
@@ -266,7 +273,7 @@ class Engine:
 @dataclass
 class Panorama(Engine):
     workers: int | None = None
-    query_timeout: float = 300
+    query_timeout: float = QUERY_TIMEOUT
 
     @property
     def store(self) -> Path:
@@ -336,6 +343,9 @@ class Oxigraph(Engine):
             "--bind",
             f"{HOST}:{self.port}",
             "--union-default-graph",
+            # Like our server and Virtuoso, stop a query after 300 s rather than never.
+            "--timeout-s",
+            str(QUERY_TIMEOUT),
         ]
 
 
@@ -372,7 +382,7 @@ KeepAliveTimeout = 10
 [SPARQL]
 ResultSetMaxRows = 2000000
 MaxQueryCostEstimationTime = 0
-MaxQueryExecutionTime = 300
+MaxQueryExecutionTime = {query_timeout}
 DefaultQuery = ASK {{ ?s ?p ?o }}
 """
 
@@ -407,6 +417,7 @@ class Virtuoso(Engine):
                 sql_port=self.sql_port,
                 http_port=self.port,
                 data_dir=data.parent,
+                query_timeout=QUERY_TIMEOUT,
             )
         )
         # Loading needs the server running: start it on the empty database, load, and keep it.

@@ -65,11 +65,16 @@ def entity_page_queries(iri: str, types: list[str], lang: str = "de") -> list[st
               FILTER(LANGMATCHES(LANG(?label), "{lang}")) }} }}""",
     ]
     if types:
-        values = " ".join(f"<{t}>" for t in types)
+        # The page binds the types with VALUES; Virtuoso refuses a transitive path whose
+        # start comes from VALUES ("transitive start not given"), so each type starts its
+        # own path here: the same solutions, and a query every engine runs.
+        paths = " UNION ".join(
+            f"{{ <{t}> (<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
+            f"|<http://www.w3.org/2002/07/owl#equivalentClass>)* ?schema }}"
+            for t in types
+        )
         queries.append(
-            f"""SELECT DISTINCT ?schema WHERE {{ VALUES ?t {{ {values} }}
-  ?t (<http://www.w3.org/2000/01/rdf-schema#subClassOf>
-      |<http://www.w3.org/2002/07/owl#equivalentClass>)* ?schema
+            f"""SELECT DISTINCT ?schema WHERE {{ {paths}
   FILTER(STRSTARTS(STR(?schema), "https://schema.org/")) }}"""
         )
     return queries

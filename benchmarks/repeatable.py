@@ -1,11 +1,11 @@
 """The repeatable workload: the requests a published site gets again and again.
 
 Every named query (``GET /queries/{name}``), the HTML pages of a fixed set of clusters, the
-home page and the VoID description. Our server answers each with one request; an engine
-that only speaks SPARQL is sent the same SPARQL those answers cost (``page_queries``, the
-``queries/*.rq`` texts), one query after another, and one "unit" of the workload is then
-that whole sequence. So the comparison is page for page, and "faster than Virtuoso" means
-that a visitor (or a crawler) of our site waits less than one of a site built on Virtuoso.
+home page and the VoID description (``workload.py`` builds them). Our server answers each
+with one request; an engine that only speaks SPARQL is sent the same SPARQL those answers
+cost, one query after another, and one "unit" of the workload is then that whole sequence.
+So the comparison is page for page: "faster than Virtuoso" means that a visitor (or a
+crawler) of our site waits less than one of a site built on Virtuoso.
 
 The same requests repeat, and our server keeps small answers until the store changes, so a
 warm-up pass over every distinct request comes first (the other engines get it too).
@@ -14,144 +14,28 @@ warm-up pass over every distinct request comes first (the other engines get it t
 from __future__ import annotations
 
 import random
-import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 
-from benchmarks import words
 from benchmarks.engines import Engine
-from benchmarks.generate import ID, Manifest, cluster_iri
-from benchmarks.load import (
-    HttpRequest,
-    Measured,
-    fetch,
-    latency_summary,
-    run_wrk_replay,
-    sparql_post,
-    write_replay,
-)
-from benchmarks.mix import JSON, NTRIPLES
-from benchmarks.page_queries import (
-    VOID_QUERIES,
-    entity_page_queries,
-    home_page_queries,
-    is_construct,
-)
-from panorama.config import DEFAULT_BASE_IRI, bundle_root
-from panorama.named_queries import load_named_queries
+from benchmarks.generate import Manifest
+from benchmarks.load import Measured, fetch, latency_summary, run_wrk_replay, write_replay
+from benchmarks.workload import OURS, TIMEOUT, Unit, build_workload
 
-__all__ = ["Unit", "build_workload", "repeatable_phase", "select"]
+__all__ = ["repeatable_phase"]
 
-OURS = "panorama"
 BASELINE = "oxigraph"
-#: Cluster pages in the workload: distinct, and each requested again in every block.
-ENTITY_POOL = 25
 #: Latency repetitions of the units that cost the other engines whole-graph scans.
 HEAVY = {"void": 5, "home": 5}
+#: Seconds past which a unit is measured once only and left out of the throughput run: a
+#: few named queries scan pairs of clusters, and wrk's 8 connections would all wait on them.
+SLOW_UNIT = 2.0
 CLIENTS = 8
 #: Shuffled copies of the workload in a replay file, so that wrk's threads, which start at
 #: different offsets, each see the workload's composition.
 BLOCKS = 20
-TIMEOUT = 60
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One request to our server, and the SPARQL queries the same answer costs elsewhere."""
-
-    kind: str  # "query/<name>", "entity-page", "home" or "void"
-    ours: HttpRequest
-    sparql: tuple[str, ...]
-
-    def requests(self, engine: Engine) -> list[HttpRequest]:
-        if engine.name == OURS:
-            return [self.ours]
-        return [
-            sparql_post(engine.query_path, query, NTRIPLES if is_construct(query) else JSON)
-            for query in self.sparql
-        ]
-
-
-def select(engine: Engine, query: str) -> list[dict[str, str]]:
-    """The solutions of ``query`` on ``engine``, each as variable → lexical value."""
-    response = httpx.post(
-        engine.url, data={"query": query}, headers={"Accept": JSON}, timeout=TIMEOUT
-    )
-    response.raise_for_status()
-    return [
-        {name: term["value"] for name, term in row.items()}
-        for row in response.json()["results"]["bindings"]
-    ]
-
-
-def _bind(text: str, bindings: dict[str, str]) -> str:
-    """A named query's text for another engine: header lines dropped, parameters bound.
-
-    Our server substitutes each parameter as an RDF term before evaluation; a ``VALUES``
-    block at the start of the outer ``WHERE`` does the same for every engine.
-    """
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
-    if not bindings:
-        return body
-    where = re.search(r"\bWHERE\s*\{", body, re.IGNORECASE)
-    if where is None:
-        raise ValueError(f"no WHERE clause to bind {sorted(bindings)} in:\n{body}")
-    values = "".join(f"\n  VALUES ?{name} {{ <{iri}> }}" for name, iri in bindings.items())
-    return body[: where.end()] + values + body[where.end() :]
-
-
-def _parameter(name: str, example: str, rnd: random.Random, manifest: Manifest) -> str:
-    """An IRI from the generated data for a parameter; the query's own example otherwise."""
-    if name == "field":
-        return f"{ID}innovation-field/{rnd.choice(words.FIELDS)}"
-    if name in ("cluster", "subject"):
-        return cluster_iri(rnd.randrange(manifest.clusters)).strip("<>")
-    return example
-
-
-def _named_query_units(ours: Engine, rnd: random.Random, manifest: Manifest) -> list[Unit]:
-    listed = httpx.get(f"{ours.base_url}/queries", timeout=TIMEOUT).json()["queries"]
-    texts = load_named_queries(bundle_root() / "queries")
-    units = []
-    for entry in listed:
-        bindings = {
-            name: _parameter(name, example or "", rnd, manifest)
-            for name, example in entry["parameters"].items()
-        }
-        target = f"/queries/{entry['name']}" + (f"?{urlencode(bindings)}" if bindings else "")
-        units.append(
-            Unit(
-                f"query/{entry['name']}",
-                HttpRequest("GET", target, JSON),
-                (_bind(texts[entry["name"]].text, bindings),),
-            )
-        )
-    return units
-
-
-def build_workload(
-    ours: Engine, native: Engine, manifest: Manifest, rnd: random.Random
-) -> list[Unit]:
-    """Every distinct unit: named queries, ``ENTITY_POOL`` cluster pages, home, VoID.
-
-    ``native`` (any engine with the data) answers the lookups that writing the page
-    queries needs: each cluster's types, the IRIs the home page labels.
-    """
-    units = _named_query_units(ours, rnd, manifest)
-    pool = rnd.sample(range(manifest.clusters), min(ENTITY_POOL, manifest.clusters))
-    for index in pool:
-        iri = cluster_iri(index).strip("<>")
-        types = [row["t"] for row in select(native, f"SELECT ?t WHERE {{ <{iri}> a ?t }}")]
-        page = HttpRequest("GET", "/" + iri[len(DEFAULT_BASE_IRI) :], "text/html")
-        units.append(Unit("entity-page", page, tuple(entity_page_queries(iri, types))))
-    home = tuple(home_page_queries(lambda query: select(native, query)))
-    units.append(Unit("home", HttpRequest("GET", "/", "text/html"), home))
-    units.append(Unit("void", HttpRequest("GET", "/.well-known/void", "text/turtle"), VOID_QUERIES))
-    return units
 
 
 def _run_unit(client: httpx.Client, engine: Engine, unit: Unit) -> Measured:
@@ -167,70 +51,126 @@ def _run_unit(client: httpx.Client, engine: Engine, unit: Unit) -> Measured:
     return Measured(seconds, 200, rows, size)
 
 
-def _latency(engines: list[Engine], units: list[Unit], reps: int, budget: float, seed: int) -> dict:
-    """Each kind ``reps`` times, every engine in a shuffled order, after a warm-up pass."""
+class _LatencyRun:
+    """Sequential requests to every engine, their timings, failures and row counts."""
+
+    def __init__(self, engines: list[Engine], seed: int) -> None:
+        self.engines = engines
+        self.order = random.Random(seed)
+        self.clients = {e.name: httpx.Client() for e in engines}
+        self.samples: dict[str, dict[str, list[float]]] = {e.name: {} for e in engines}
+        self.warm: dict[str, dict[str, list[float]]] = {e.name: {} for e in engines}
+        self.failures: dict[str, dict[str, list[str]]] = {e.name: {} for e in engines}
+        self.skipped: dict[str, set[str]] = {e.name: set() for e in engines}
+        self.mismatches: list[dict] = []
+        self.restarts: list[str] = []
+
+    def _run(self, engine: Engine, unit: Unit) -> Measured | None:
+        if unit.kind in self.skipped[engine.name]:
+            return None
+        result = _run_unit(self.clients[engine.name], engine, unit)
+        if result.status != 200:
+            self.failures[engine.name].setdefault(unit.kind, []).append(
+                f"{result.status} {' '.join(result.error.split())[:160]}"
+            )
+        if result.status == 0:  # no answer: a timeout, or a server that is gone
+            if "Timeout" in result.error:  # do not wait for it again
+                self.skipped[engine.name].add(unit.kind)
+            # After a timeout the server may go on computing for minutes and slow down every
+            # later measurement: a restart ends the query (and revives a server that died).
+            said = f"{engine.name} gave no answer to {unit.kind} ({result.error})"
+            print(f"    {said}; restarting it", flush=True)
+            self.restarts.append(f"{said}: restarted")
+            engine.stop()
+            engine.start()
+        return result
+
+    def warm_up(self, units: list[Unit]) -> dict[str, dict[str, float]]:
+        """Every unit once on every engine; the slowest time of each kind, per engine."""
+        slowest: dict[str, dict[str, float]] = {}
+        for unit in units:
+            for engine in self.engines:
+                result = self._run(engine, unit)
+                if result is None:
+                    continue
+                if result.status == 200:
+                    self.warm[engine.name].setdefault(unit.kind, []).append(result.seconds)
+                per_engine = slowest.setdefault(unit.kind, {})
+                per_engine[engine.name] = max(per_engine.get(engine.name, 0.0), result.seconds)
+        return slowest
+
+    def record(self, kind: str, unit: Unit) -> None:
+        """``unit`` on every engine in a shuffled order; named queries' row counts compared."""
+        shuffled = self.engines[:]
+        self.order.shuffle(shuffled)
+        rows = {}
+        for engine in shuffled:
+            result = self._run(engine, unit)
+            if result is not None and result.status == 200:
+                self.samples[engine.name].setdefault(kind, []).append(result.seconds)
+                rows[engine.name] = result.rows
+        expected = rows.get(BASELINE)
+        if kind.startswith("query/") and expected is not None:
+            for name, count in rows.items():
+                found = {"engine": name, "kind": kind, "rows": count, "oxigraph_rows": expected}
+                if count != expected and found not in self.mismatches:
+                    self.mismatches.append(found)
+
+    def summary(self) -> dict:
+        """Per engine and kind: n, median, p95; warm-up times where nothing else was left."""
+        engines = {}
+        for engine in self.engines:
+            name = engine.name
+            kinds = {k: latency_summary(v) for k, v in self.samples[name].items()}
+            for kind, values in self.warm[name].items():
+                if kind not in kinds:
+                    kinds[kind] = {**latency_summary(values), "warm_up_only": True}
+            engines[name] = {"kinds": kinds, "failures": self.failures[name]}
+        return {
+            "engines": engines,
+            "restarts": self.restarts,
+            "mismatches": self.mismatches[:50],
+            "mismatch_count": len(self.mismatches),
+        }
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+def _latency(
+    engines: list[Engine], units: list[Unit], reps: int, budget: float, seed: int
+) -> tuple[dict, dict[str, dict[str, float]]]:
+    """Each kind ``reps`` times, every engine in a shuffled order, after a warm-up pass.
+
+    A kind that took over ``SLOW_UNIT`` seconds on some engine in the warm-up is measured
+    once more at the end, if the time budget allows (else its warm-up time is reported),
+    so that one pathological query cannot use up the budget of all the others.
+
+    Returns:
+        the summary, and the slow kinds with each engine's warm-up seconds.
+    """
     by_kind: dict[str, list[Unit]] = {}
     for unit in units:
         by_kind.setdefault(unit.kind, []).append(unit)
-    order = random.Random(seed)
-    samples: dict[str, dict[str, list[float]]] = {e.name: {} for e in engines}
-    failures: dict[str, dict[str, list[str]]] = {e.name: {} for e in engines}
-    skipped: dict[str, set[str]] = {e.name: set() for e in engines}
-    mismatches: list[dict] = []
-    clients = {e.name: httpx.Client() for e in engines}
-
-    def run(engine: Engine, unit: Unit) -> Measured | None:
-        if unit.kind in skipped[engine.name]:
-            return None
-        result = _run_unit(clients[engine.name], engine, unit)
-        if result.status != 200:
-            failures[engine.name].setdefault(unit.kind, []).append(
-                f"{result.status} {result.error[:160]}"
-            )
-            if result.status == 0:  # a timeout: do not wait for it again
-                skipped[engine.name].add(unit.kind)
-            return None
-        return result
-
+    run = _LatencyRun(engines, seed)
     try:
-        for unit in units:  # the warm-up pass, not recorded
-            for engine in engines:
-                run(engine, unit)
+        slowest = run.warm_up(units)
+        slow = {k: v for k, v in slowest.items() if max(v.values()) > SLOW_UNIT}
+        if run.restarts:  # a restart emptied that server's caches: warm them up again
+            run.warm_up([unit for unit in units if unit.kind not in slow])
         deadline = time.monotonic() + budget
         for rep in range(reps):
             for kind, choices in by_kind.items():
-                if rep >= HEAVY.get(kind, reps) or time.monotonic() > deadline:
+                if kind in slow or rep >= HEAVY.get(kind, reps) or time.monotonic() > deadline:
                     continue
-                unit = choices[rep % len(choices)]
-                shuffled = engines[:]
-                order.shuffle(shuffled)
-                rows = {}
-                for engine in shuffled:
-                    result = run(engine, unit)
-                    if result is not None:
-                        samples[engine.name].setdefault(kind, []).append(result.seconds)
-                        rows[engine.name] = result.rows
-                expected = rows.get(BASELINE)
-                if kind.startswith("query/") and expected is not None:
-                    mismatches += [
-                        {"engine": name, "kind": kind, "rows": count, "oxigraph_rows": expected}
-                        for name, count in rows.items()
-                        if count != expected
-                    ]
+                run.record(kind, choices[rep % len(choices)])
+        for kind in slow:
+            if time.monotonic() <= deadline:
+                run.record(kind, by_kind[kind][0])
     finally:
-        for client in clients.values():
-            client.close()
-    return {
-        "engines": {
-            e.name: {
-                "kinds": {k: latency_summary(v) for k, v in samples[e.name].items()},
-                "failures": failures[e.name],
-            }
-            for e in engines
-        },
-        "mismatches": mismatches[:50],
-        "mismatch_count": len(mismatches),
-    }
+        run.close()
+    return run.summary(), slow
 
 
 def _throughput(
@@ -317,9 +257,13 @@ def repeatable_phase(
     for unit in units:
         kinds[unit.kind] = kinds.get(unit.kind, 0) + 1
     print(f"    {len(units)} distinct units; latency…", flush=True)
-    latency = _latency(engines, units, reps, budget, seed + 1)
+    latency, slow = _latency(engines, units, reps, budget, seed + 1)
+    if slow:
+        print(f"    slow, measured once and left out of the throughput run: {sorted(slow)}")
     print("    throughput…", flush=True)
-    throughput = _throughput(engines, units, workdir, duration, rounds, seed + 2)
+    throughput = _throughput(
+        engines, [u for u in units if u.kind not in slow], workdir, duration, rounds, seed + 2
+    )
     return {
         "units": kinds,
         "sparql_per_unit": {
@@ -327,5 +271,6 @@ def repeatable_phase(
         },
         "parameters": {u.kind: u.ours.target for u in units if "?" in u.ours.target},
         "latency": latency,
+        "slow_units": {kind: {n: round(s, 2) for n, s in v.items()} for kind, v in slow.items()},
         "throughput": throughput,
     }

@@ -73,6 +73,7 @@ def _size_section(size: dict) -> list[str]:
                 lines.append(f"- {name} failed on {kind}: {len(errors)} times ({errors[0]})")
         mismatches = size["latency"].get("mismatch_count", 0)
         lines.append(f"- result-size mismatches against oxigraph: {mismatches}")
+        lines += [f"- incident: {i}" for i in size["latency"].get("incidents", [])]
         for m in size["latency"].get("mismatches", [])[:10]:
             lines.append(f"  - {m['engine']} {m['kind']}: {m['rows']} rows vs {m['oxigraph_rows']}")
         lines.append("")
@@ -101,6 +102,8 @@ def _size_section(size: dict) -> list[str]:
             lines.append(f"- incident: {incident}")
         lines.append("")
     lines += targets_section(size)
+    if size.get("incidents"):
+        lines += [*(f"- incident: {i}" for i in size["incidents"]), ""]
     streaming = size.get("streaming")
     if streaming:
         lines += [
@@ -239,6 +242,8 @@ def main() -> None:
     """Merge result files of separate runs (one size each) into one report and plot.
 
     Run: ``python -m benchmarks.report OUT_STEM results/run-A.json results/run-B.json``.
+    A size measured in several of the files is taken from the last one that has it, so
+    the plot has one point per engine and size.
     """
     import json
     import sys
@@ -246,7 +251,8 @@ def main() -> None:
     stem, *paths = sys.argv[1:]
     runs = [json.loads(Path(p).read_text()) for p in paths]
     merged = dict(runs[-1])
-    merged["sizes"] = sorted((s for r in runs for s in r["sizes"]), key=lambda s: s["triples"])
+    by_size = {s["size"]: s for r in runs for s in r["sizes"]}
+    merged["sizes"] = sorted(by_size.values(), key=lambda s: s["triples"])
     merged["started"] = " + ".join(r["started"] for r in runs)
     Path(f"{stem}.json").write_text(json.dumps(merged, indent=1, default=str))
     Path(f"{stem}.md").write_text(markdown(merged))

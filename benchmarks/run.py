@@ -74,6 +74,21 @@ class _Target:
     headers: dict
 
 
+def revive(engines: list[Engine], when: str) -> list[str]:
+    """Restart the servers that are gone; return an incident line for each.
+
+    Seen: a server stopped from outside between phases (a SIGTERM in its log). Measuring
+    the others while it is down would leave holes in every later table.
+    """
+    incidents = []
+    for engine in engines:
+        if engine.process is None or engine.process.poll() is not None:
+            print(f"    {engine.name} is not running; restarting it", flush=True)
+            incidents.append(f"{engine.name} restarted {when}")
+            engine.start()
+    return incidents
+
+
 def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget: float) -> dict:
     """Each kind ``reps`` times, the same query to every target in a shuffled order.
 
@@ -91,6 +106,7 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
     samples: dict[str, dict[str, list[float]]] = {t.name: {k: [] for k in KINDS} for t in targets}
     failures: dict[str, dict[str, list[str]]] = {t.name: {} for t in targets}
     mismatches: list[dict] = []
+    incidents: list[str] = []
     skipped: dict[str, set[str]] = {t.name: set() for t in targets}
     clients = {t.name: httpx.Client() for t in targets}
     deadline = time.monotonic() + budget
@@ -104,6 +120,7 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
                 for target in targets:
                     measure(clients[target.name], target.url, instance, 60, target.headers)
         for rep in range(reps):
+            incidents += revive(engines, f"before latency repetition {rep}")
             for kind in KINDS:
                 if rep >= HEAVY.get(kind, reps) or time.monotonic() > deadline:
                     continue
@@ -145,7 +162,12 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
             kind: latency_summary(values) for kind, values in samples[target.name].items() if values
         }
         summary[target.name] = {"kinds": per_kind, "failures": failures[target.name]}
-    return {"engines": summary, "mismatches": mismatches[:50], "mismatch_count": len(mismatches)}
+    return {
+        "engines": summary,
+        "mismatches": mismatches[:50],
+        "mismatch_count": len(mismatches),
+        "incidents": incidents,
+    }
 
 
 def throughput_phase(
@@ -166,11 +188,7 @@ def throughput_phase(
             for engine in ordered:
                 if engine.name in slow and round_ > 0:
                     continue
-                if engine.process is None or engine.process.poll() is not None:
-                    # Seen once: a server gone between phases. Restart it and say so.
-                    print(f"    {engine.name} is not running; restarting it", flush=True)
-                    restarts.append(f"{engine.name} restarted before {c} clients, round {round_}")
-                    engine.start()
+                restarts += revive([engine], f"before {c} clients, round {round_}")
                 try:
                     result = run_wrk(engine.url, requests_file, c, duration)
                 except RuntimeError as error:
@@ -247,9 +265,10 @@ def streaming_phase(engine: Engine, rows: int = 1_000_000) -> dict:
     }
 
 
-def _target_phase(result: dict, key: str, run: Callable[[], dict]) -> None:
+def _target_phase(result: dict, key: str, engines: list[Engine], run: Callable[[], dict]) -> None:
     """Run a phase of issue 7's targets; a failure goes into the report instead of ending
     a run that may have loaded 10M triples."""
+    result.setdefault("incidents", []).extend(revive(engines, f"before the {key} phase"))
     try:
         result[key] = run()
     except (RuntimeError, ValueError, KeyError, httpx.HTTPError) as error:
@@ -334,6 +353,7 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
         _target_phase(
             result,
             "entity_pages",
+            engines,
             lambda: entity_page_target(
                 ours,
                 manifest,
@@ -348,6 +368,7 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
         _target_phase(
             result,
             "repeatable",
+            engines,
             lambda: repeatable_phase(
                 [e for e in engines if e.name in REPEATABLE_ENGINES],
                 manifest,
