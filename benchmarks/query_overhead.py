@@ -128,11 +128,11 @@ def main() -> None:
                         result.serialize(io.BytesIO(), format=ox.QueryResultsFormat.JSON)
 
                     def over_http(url: str, text=text):
-                        def call(n: int) -> None:
+                        def get(n: int) -> None:
                             response = client.get(url, params={"query": text(n)})
                             assert response.status_code == 200, response.text
 
-                        return call
+                        return get
 
                     rows = []
                     for call in (in_process, over_http(baseline.url), over_http(ours.url)):
