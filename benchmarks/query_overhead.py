@@ -43,7 +43,7 @@ def write_bundle(root: Path, triples: int) -> Path:
         (root / folder).mkdir(parents=True, exist_ok=True)
     with (root / "data" / "bench.nt").open("w") as out:
         for i in range(triples):
-            out.write(f"<https://example.org/s{i}> <https://example.org/p{i % 20}> \"{i}\" .\n")
+            out.write(f'<https://example.org/s{i}> <https://example.org/p{i % 20}> "{i}" .\n')
     return root
 
 
