@@ -426,7 +426,7 @@ def test_service_description_in_json_ld(client: httpx.Client) -> None:
 def test_health_reports_the_workers(client: httpx.Client) -> None:
     health = client.get("/health").json()
     assert health["status"] == "ok"
-    assert health["query_workers"] == {"size": 2, "alive": 2, "threads": 1}
+    assert health["query_workers"] == {"size": 2, "alive": 2, "threads": 8}
 
 
 def test_literal_results_keep_language_tags(client: httpx.Client) -> None:

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         ),
     )
     query_threads: int = Field(
-        1,
+        8,
         ge=1,
         le=64,
         description="Queries each worker process runs at once (threads sharing its store).",

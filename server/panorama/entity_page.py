@@ -14,7 +14,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
-from panorama.labels import label_of, prefixed_name
+from panorama.labels import best_labels, fallback_label, label_of, prefixed_name
 from panorama.linked_data import Description, resource_url
 from panorama.store import QueryRequest, Store
 
@@ -65,13 +65,19 @@ class _Linker:
         self.base_iri = base_iri
         self.lang = lang
         self.property_labels = property_labels
+        self._labels = best_labels(graph, lang)
+        self._property_labels: dict[Node, str] = {}
+
+    def _label(self, node: Node) -> str:
+        label = self._labels.get(node)
+        return label if label is not None else fallback_label(node, self.lang)
 
     def href(self, iri: str) -> str:
         return resource_url(self.base_iri, iri)
 
     def term(self, node: Node, *, seen: frozenset[Node] = frozenset()) -> Shown:
         if isinstance(node, URIRef):
-            return Shown(label_of(self.graph, node, self.lang), href=self.href(str(node)))
+            return Shown(self._label(node), href=self.href(str(node)))
         if isinstance(node, Literal):
             datatype = prefixed_name(str(node.datatype)) if node.datatype else None
             return Shown(str(node), lang=node.language, datatype=datatype)
@@ -81,9 +87,13 @@ class _Linker:
         return Shown(str(node))
 
     def property(self, predicate: URIRef) -> Shown:
-        label = label_of(self.property_labels, predicate, self.lang)
-        if label == prefixed_name(str(predicate)):
-            label = label_of(self.graph, predicate, self.lang)
+        # A page names the same property many times (44 members: 44 times org:hasMember).
+        label = self._property_labels.get(predicate)
+        if label is None:
+            label = label_of(self.property_labels, predicate, self.lang)
+            if label == prefixed_name(str(predicate)):
+                label = self._label(predicate)
+            self._property_labels[predicate] = label
         return Shown(label, href=self.href(str(predicate)))
 
     def statements(

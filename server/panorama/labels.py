@@ -119,22 +119,45 @@ def prefixed_name(iri: str) -> str:
     return iri
 
 
-def label_of(graph: Graph, term: Node, lang: str) -> str:
-    """The best label ``graph`` has for ``term`` in ``lang``, or a readable fallback."""
+def _rank(value: Literal, rank_property: int, lang: str) -> tuple[int, int, str]:
+    """How good a label is for ``lang`` (lower is better): language, then property."""
     order = (lang, *(other for other in ("de", "en") if other != lang), None, "")
-    best: tuple[int, int, str] | None = None
-    for rank_property, prop in enumerate(_LABEL_PROPERTIES):
-        for value in graph.objects(term, prop):  # type: ignore[arg-type]
-            if not isinstance(value, Literal):
-                continue
-            language = value.language
-            rank_language = order.index(language) if language in order else len(order)
-            candidate = (rank_language, rank_property, str(value))
-            if best is None or candidate < best:
-                best = candidate
-    if best is not None:
-        return best[2]
+    language = value.language
+    rank_language = order.index(language) if language in order else len(order)
+    return (rank_language, rank_property, str(value))
+
+
+def fallback_label(term: Node, lang: str) -> str:
+    """The name of a term the graph has no label for: a common name, or its prefixed name."""
     common = COMMON_LABELS.get(str(term))
     if common is not None:
         return common.get(lang, common["en"])
     return prefixed_name(str(term))
+
+
+def label_of(graph: Graph, term: Node, lang: str) -> str:
+    """The best label ``graph`` has for ``term`` in ``lang``, or a readable fallback."""
+    best: tuple[int, int, str] | None = None
+    for rank_property, prop in enumerate(_LABEL_PROPERTIES):
+        for value in graph.objects(term, prop):  # type: ignore[arg-type]
+            if isinstance(value, Literal):
+                candidate = _rank(value, rank_property, lang)
+                if best is None or candidate < best:
+                    best = candidate
+    return best[2] if best is not None else fallback_label(term, lang)
+
+
+def best_labels(graph: Graph, lang: str) -> dict[Node, str]:
+    """``label_of`` for every labelled term of ``graph`` at once.
+
+    A page names a hundred terms; one pass over the label triples costs less than looking
+    each term up in the graph.
+    """
+    best: dict[Node, tuple[int, int, str]] = {}
+    for rank_property, prop in enumerate(_LABEL_PROPERTIES):
+        for term, value in graph.subject_objects(prop):
+            if isinstance(value, Literal):
+                candidate = _rank(value, rank_property, lang)
+                if term not in best or candidate < best[term]:
+                    best[term] = candidate
+    return {term: ranked[2] for term, ranked in best.items()}

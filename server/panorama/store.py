@@ -12,6 +12,7 @@ knows which files are already loaded.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import shutil
 import tempfile
@@ -142,9 +143,16 @@ def _rdf_format(format_hint: str) -> ox.RdfFormat:
     return found
 
 
+@functools.lru_cache(maxsize=65_536)
+def _iri(value: str) -> URIRef:
+    # Pages repeat their predicates, types and neighbours: making a URIRef (which checks
+    # the IRI) once each is a third of the cost of turning an answer into rdflib terms.
+    return URIRef(value)
+
+
 def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node:
     if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
+        return _iri(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
     if isinstance(term, ox.Literal):
@@ -152,7 +160,7 @@ def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> No
             return RdfLiteral(term.value, lang=term.language)
         if term.datatype.value == _XSD_STRING:  # RDF 1.1: a simple literal
             return RdfLiteral(term.value)
-        return RdfLiteral(term.value, datatype=URIRef(term.datatype.value))
+        return RdfLiteral(term.value, datatype=_iri(term.datatype.value))
     # An RDF 1.2 triple term (a query can make one with TRIPLE()): rdflib has no such term,
     # so it is shown in its N-Triples form rather than refused.
     return RdfLiteral(str(term))
@@ -309,20 +317,25 @@ class Store:
             for row in solutions  # type: ignore[union-attr]
         ]
 
-    def construct(self, request: QueryRequest) -> Graph:
-        """Run a CONSTRUCT or DESCRIBE query into an rdflib graph, for the server's own use."""
+    def construct(self, request: QueryRequest, into: Graph | None = None) -> Graph:
+        """Run a CONSTRUCT or DESCRIBE query into an rdflib graph, for the server's own use.
+
+        Args:
+            into: the graph to add the triples to (a new one if None).
+        """
         evaluation = self.evaluate(request)
         if evaluation.kind != "graph":
             raise BadRequest("construct() runs CONSTRUCT and DESCRIBE queries only.")
-        graph = Graph()
-        for triple in evaluation._result:  # type: ignore[union-attr]
-            graph.add(
-                (
-                    _to_rdflib(triple.subject),
-                    _to_rdflib(triple.predicate),
-                    _to_rdflib(triple.object),
-                )
+        graph = Graph() if into is None else into
+        graph.addN(
+            (
+                _to_rdflib(triple.subject),
+                _to_rdflib(triple.predicate),
+                _to_rdflib(triple.object),
+                graph,
             )
+            for triple in evaluation._result  # type: ignore[union-attr]
+        )
         return graph
 
     def last_modified(self) -> datetime.datetime:
