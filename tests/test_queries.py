@@ -244,6 +244,27 @@ def test_no_cluster_is_known_to_take_part_in_an_eu_programme(store: Store) -> No
     assert others["its-owl"] == ""
 
 
+def test_a_cluster_in_a_sub_programme_of_an_eu_programme_is_left_out() -> None:
+    # The brief knows no such participation; a contribution could add one.
+    extended = Store.in_memory(base_iri=DEFAULT_BASE_IRI)
+    try:
+        bundle.sync(extended, REPO)
+        cp = "https://w3id.org/cluster-panorama/def#"
+        extended.replace_graph(
+            f"{DEFAULT_BASE_IRI}graph/test-participation",
+            f"""<{ID}programme/test-sub> <{cp}partOfProgramme> <{ID}programme/test-eu> .
+            <{ID}programme/test-eu> <{cp}level> <{ID}policy-level/eu> .
+            <{ID}cluster/its-owl> <{cp}participatesInProgramme> <{ID}programme/test-sub> .
+            """.encode(),
+            "nt",
+        )
+        rows = run(extended, "clusters-without-eu-programme")
+    finally:
+        extended.close()
+    assert len(rows) == ALL_CLUSTERS - 1
+    assert f"{ID}cluster/its-owl" not in {row["cluster"] for row in rows}
+
+
 def test_events_timeline_is_in_date_order_with_undated_events_last(store: Store) -> None:
     rows = run(store, "events-timeline")
     assert [(row["event"].removeprefix(f"{ID}event/"), row.get("date")) for row in rows] == [
