@@ -1,4 +1,4 @@
-"""Small SPARQL answers are cached per store version: repeated queries are cheap, never stale."""
+"""SPARQL answers are cached per store version: repeated queries are cheap, never stale."""
 
 from __future__ import annotations
 
@@ -50,3 +50,44 @@ def test_the_cache_can_be_switched_off(make_server, example_bundle) -> None:
     answers = [httpx.get(server.sparql, params={"query": COUNT}) for _ in range(2)]
     assert [count(a) for a in answers] == [3, 3]
     assert all("x-cache" not in a.headers for a in answers)
+
+
+ROWS = (
+    "SELECT ?i { VALUES ?a { "
+    + " ".join(map(str, range(300)))
+    + " } VALUES ?b { "
+    + " ".join(map(str, range(100)))
+    + " } BIND(?a * 100 + ?b AS ?i) }"
+)
+
+
+def test_a_streamed_answer_is_kept_once_it_ended_whole(example_server: LiveServer) -> None:
+    params = {"query": ROWS + " # streamed", "format": "csv"}
+    first = httpx.get(example_server.sparql, params=params)
+    assert "content-length" not in first.headers  # over 64 KiB: it came as a stream
+    second = httpx.get(example_server.sparql, params=params)
+    assert second.headers["x-cache"] == "hit"
+    assert second.content == first.content
+    assert second.content.count(b"\r\n") == 30_001
+
+
+def test_an_answer_over_the_largest_entry_is_streamed_every_time(
+    make_server, example_bundle
+) -> None:
+    server = make_server(example_bundle, answer_cache_largest_mb=0)
+    params = {"query": ROWS, "format": "csv"}
+    answers = [httpx.get(server.sparql, params=params) for _ in range(2)]
+    assert all("x-cache" not in a.headers for a in answers)
+    assert answers[0].content == answers[1].content
+
+
+def test_a_stream_cut_short_is_not_kept(example_server: LiveServer) -> None:
+    # 7 MB: more than the sockets between client and server can hold, so it is really cut.
+    thousand = " ".join(map(str, range(1000)))
+    million = f"SELECT ?a ?b {{ VALUES ?a {{ {thousand} }} VALUES ?b {{ {thousand} }} }}"
+    params = {"query": million, "format": "csv"}
+    with httpx.stream("GET", example_server.sparql, params=params) as response:
+        next(response.iter_raw())  # the client leaves after the first chunk
+    again = httpx.get(example_server.sparql, params=params, timeout=60)
+    assert "x-cache" not in again.headers
+    assert again.content.count(b"\r\n") == 1_000_001

@@ -43,6 +43,7 @@ from panorama.store import Store
 __all__ = ["create_app"]
 
 log = logging.getLogger("panorama")
+MIB = 1 << 20
 
 
 # Dependencies are coroutines: FastAPI would run plain functions in its thread pool, a
@@ -122,8 +123,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 contributions, validation, max_bytes=settings.validation_max_bytes
             )
             app.state.cache = VersionedCache(active)
-            # Answers of up to 64 KiB each: at most 32 MiB with the default 512.
-            app.state.sparql_cache = VersionedCache(active, maxsize=settings.answer_cache)
+            app.state.sparql_cache = VersionedCache(
+                active,
+                maxsize=settings.answer_cache,
+                max_weight=settings.answer_cache_mb * MIB,
+                max_entry_weight=settings.answer_cache_largest_mb * MIB,
+                weigh=lambda answer: len(answer[0]),  # type: ignore[index]
+            )
             app.state.named_queries = load_named_queries(settings.bundle / "queries")
             yield
 

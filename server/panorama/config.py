@@ -72,7 +72,13 @@ class Settings(BaseSettings):
     )
     max_query_bytes: int = Field(100_000, ge=1_000, description="Largest SPARQL query accepted.")
     answer_cache: int = Field(
-        512, ge=0, description="Small SPARQL answers kept until the store changes (0: none)."
+        512, ge=0, description="SPARQL answers kept until the store changes (0: none)."
+    )
+    answer_cache_mb: int = Field(
+        256, ge=0, description="Most memory the kept answers may take, in MiB."
+    )
+    answer_cache_largest_mb: int = Field(
+        16, ge=0, description="Largest answer kept, in MiB (larger ones are streamed each time)."
     )
     bundle: Path = Field(default_factory=bundle_root, description="Folder of bundled files.")
     # --- dataset description (panorama.dataset) ---

@@ -7,6 +7,7 @@ of all graphs.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -20,7 +21,7 @@ from panorama.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from panorama.executor import QueryJob, QueryRunner
+from panorama.executor import QueryAnswer, QueryJob, QueryRunner
 from panorama.named_queries import NamedQuery
 from panorama.query_text import QueryText, is_lookup
 from panorama.request_body import read_bounded_body
@@ -166,11 +167,12 @@ async def answer_job(
 ) -> Response:
     """The answer to a checked query: from the cache, whole, or streamed from a worker.
 
-    Small answers (those that arrive whole, up to 64 KiB) are cached until the store
-    changes, so the repeated queries of pages and named queries cost one lookup. The cache is
-    keyed on the store's version, which moves only after the query workers were told to
-    reopen the store (``Store.on_change``): an answer kept under a version was computed
-    from that version or a later one.
+    Answers are cached until the store changes, so the repeated queries of pages and named
+    queries cost one lookup: small ones (those that arrive whole, up to 64 KiB) at once,
+    larger ones as they stream past, if they end and stay under the cache's largest entry.
+    The cache is keyed on the store's version, which moves only after the query workers
+    were told to reopen the store (``Store.on_change``): an answer kept under a version was
+    computed from that version or a later one.
     """
     key = ("sparql", job)
     version = cache.version
@@ -181,10 +183,32 @@ async def answer_job(
     stream = await pool.run(job)
     headers = {"Content-Type": stream.content_type, "Vary": "Accept"}
     if stream.body is None:
+        if cacheable and cache.max_entry_weight:
+            body = _kept_while_streaming(stream, cache, key, version)
+            return StreamingResponse(body, headers=headers)
         return StreamingResponse(stream, headers=headers)
     if cacheable:
         cache.put(key, (stream.body, stream.content_type), version=version)
     return Response(stream.body, headers=headers)
+
+
+async def _kept_while_streaming(
+    stream: QueryAnswer, cache: VersionedCache, key: tuple, version: int
+) -> AsyncIterator[bytes]:
+    """Relay ``stream`` and keep a copy in ``cache`` if it ends whole and small enough."""
+    limit = cache.max_entry_weight or 0
+    kept: list[bytes] | None = []
+    size = 0
+    async for chunk in stream:
+        yield chunk
+        if kept is not None:
+            size += len(chunk)
+            if size <= limit:
+                kept.append(chunk)
+            else:
+                kept = None
+    if kept is not None:  # not reached when the stream failed or the client left
+        cache.put(key, (b"".join(kept), stream.content_type), version=version)
 
 
 def named_query_job(
