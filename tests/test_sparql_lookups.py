@@ -124,3 +124,43 @@ def test_a_lookup_too_large_to_hold_streams_from_a_worker(server) -> None:
     assert body.count(b"\r\n") == expected + 1 > 1000
     assert after["lookups_in_thread"] == before["lookups_in_thread"]
     assert after["queries"] == before["queries"] + 1
+
+
+# Binding parameters (query_text.bind_values) --------------------------------------------------
+
+IRI = "https://example.org/clib"
+BOUND = f" VALUES (?c) {{ (<{IRI}>) }} "
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT * WHERE { ?c ?p ?o }", f"SELECT * WHERE {{{BOUND} ?c ?p ?o }}"),
+        ("select * { ?c ?p ?o }", f"select * {{{BOUND} ?c ?p ?o }}"),
+        (
+            "# a { brace in a comment\nPREFIX ex: <https://example.org/{x}>\n"
+            'SELECT ("{" AS ?b) WHERE { ?c ?p ?o }',
+            "# a { brace in a comment\nPREFIX ex: <https://example.org/{x}>\n"
+            f'SELECT ("{{" AS ?b) WHERE {{{BOUND} ?c ?p ?o }}',
+        ),
+        (
+            "CONSTRUCT { ?c ?p ?o } WHERE { ?c ?p ?o }",
+            f"CONSTRUCT {{ ?c ?p ?o }} WHERE {{{BOUND} ?c ?p ?o }}",
+        ),
+        (
+            "SELECT * WHERE { { SELECT ?c WHERE { ?c ?p ?o } } }",
+            f"SELECT * WHERE {{{BOUND} {{ SELECT ?c WHERE {{ ?c ?p ?o }} }} }}",
+        ),
+    ],
+)
+def test_parameters_are_bound_first_in_the_where_group(query: str, expected: str) -> None:
+    from panorama.query_text import bind_values
+
+    assert bind_values(query, (("c", IRI),)) == expected
+
+
+def test_a_construct_where_has_no_group_to_bind_in() -> None:
+    from panorama.query_text import bind_values
+
+    with pytest.raises(ValueError, match="WHERE group"):
+        bind_values("CONSTRUCT WHERE { ?c ?p ?o }", (("c", IRI),))

@@ -30,6 +30,7 @@ from rdflib.term import Node
 if TYPE_CHECKING:
     from panorama.config import Settings
 from panorama.errors import BadRequest, PanoramaError, PayloadTooLarge, QuerySyntaxError
+from panorama.query_text import bind_values
 
 __all__ = [
     "CatalogEntry",
@@ -287,11 +288,10 @@ class Store:
                 options["use_default_graph_as_union"] = True
             if request.named_graphs:
                 options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+            query = request.query
             if request.substitutions:
-                options["substitutions"] = {
-                    ox.Variable(name): ox.NamedNode(iri) for name, iri in request.substitutions
-                }
-            result = self._store.query(request.query, **options)
+                query = bind_values(query, request.substitutions)
+            result = self._store.query(query, **options)
         except SyntaxError as error:
             raise _syntax_error(error, request.query) from error
         except ValueError as error:  # an invalid IRI, a parameter the query does not select
