@@ -2,8 +2,8 @@
 
 Latency is measured one request at a time with ``httpx`` (keep-alive), from sending the
 request to the last byte of the body; counting the rows happens after the clock stops.
-Throughput is measured with ``wrk`` (C, epoll) replaying a file of requests: SPARQL query
-strings (``mix.lua``) or whole requests such as page GETs and form POSTs (``replay.lua``). Its
+Throughput is measured with ``wrk`` (C, epoll) replaying a file of whole requests
+(``replay.lua``): the mix's SPARQL GETs, page GETs and form POSTs. Its
 CPU time is read from the kernel (``wait4``), so every report says what share of a core the
 generator itself took, and ``calibrate`` runs both clients against a trivial endpoint.
 """
@@ -41,7 +41,6 @@ __all__ = [
     "write_requests",
 ]
 
-LUA = Path(__file__).with_name("mix.lua")
 REPLAY_LUA = Path(__file__).with_name("replay.lua")
 FORM = "application/x-www-form-urlencoded"
 
@@ -162,7 +161,7 @@ def latency_summary(seconds: list[float]) -> dict:
 
 
 def write_requests(path: Path, instances: list[QueryInstance]) -> Path:
-    """The request file ``mix.lua`` replays: url-encoded query, tab, Accept."""
+    """The mix file ``run_wrk`` replays: url-encoded query, tab, Accept."""
     with path.open("w") as out:
         for instance in instances:
             out.write(f"query={quote(instance.query, safe='')}\t{instance.accept}\n")
@@ -200,13 +199,18 @@ def write_replay(path: Path, requests: Iterable[HttpRequest]) -> Path:
 def run_wrk(
     url: str, requests_file: Path, clients: int, duration: float, threads: int = 2
 ) -> WrkResult:
-    """Run ``wrk`` for ``duration`` seconds with ``clients`` keep-alive connections."""
+    """Replay the mix file (``write_requests``) as GET ``url?query`` with ``wrk``.
+
+    The mix is written once for every engine; each endpoint path gets its own replay file.
+    """
     base, path = url.split("/", 3)[2], "/" + url.split("/", 3)[3]
-    return _run_wrk(
-        [*_wrk_options(clients, duration, threads), "-s", str(LUA), f"http://{base}"],
-        [path, str(requests_file)],
-        clients,
-    )
+    replay = requests_file.with_name(f"{requests_file.stem}{path.replace('/', '-')}.replay")
+    if not replay.exists() or replay.stat().st_mtime < requests_file.stat().st_mtime:
+        with requests_file.open() as source, replay.open("w") as out:
+            for line in source:
+                query, accept = line.rstrip("\n").split("\t", 1)
+                out.write(f"GET\t{path}?{query}\t{accept}\t\n")
+    return run_wrk_replay(f"http://{base}", replay, clients, duration, threads)
 
 
 def run_wrk_replay(

@@ -1,7 +1,7 @@
 -- wrk script: replays a file of whole requests, one "METHOD<TAB>target<TAB>accept<TAB>form" per
 -- line (target: path and query string; form: an url-encoded body, or empty).
 -- Usage: wrk -s replay.lua URL -- requests.tsv
--- Like mix.lua: each thread starts at its own offset and cycles; done() prints one JSON line.
+-- Each thread starts at its own offset and cycles; done() prints one JSON line.
 local threads = {}
 local next_id = 0
 
