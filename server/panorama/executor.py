@@ -425,8 +425,6 @@ class QueryPool:
             evaluation.serialize(answer, chosen.media_type)
         except _AnswerTooLarge:
             return None
-        except (OSError, ValueError, RuntimeError) as error:
-            raise PanoramaError(f"The query engine failed: {error}") from error
         self.stats.in_thread += 1
         return QueryStream(self, None, chosen.content_type, bytes(answer.data), deadline)
 

@@ -57,12 +57,9 @@ class ThreadStream:
 
     def _produce(self, store: Store, job: QueryJob) -> None:
         try:
-            try:
-                evaluation, chosen = start_query(store, job)
-                self.content_type = chosen.content_type
-                evaluation.serialize(self, chosen.media_type)  # type: ignore[arg-type]
-            except (OSError, ValueError, RuntimeError) as error:
-                raise PanoramaError(f"The query engine failed: {error}") from error
+            evaluation, chosen = start_query(store, job)
+            self.content_type = chosen.content_type
+            evaluation.serialize(self, chosen.media_type)  # type: ignore[arg-type]
         except PanoramaError as error:
             self._hand_over(_FAILED, error)
             return

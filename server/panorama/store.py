@@ -103,11 +103,19 @@ class Evaluation:
     _result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples = field(repr=False)
 
     def serialize(self, output: IO[bytes], media_type: str) -> None:
-        """Write the results to ``output`` in ``media_type`` (a format Oxigraph has)."""
-        if self.kind == "graph":
-            self._result.serialize(output, ox.RdfFormat.from_media_type(media_type))
-        else:
-            self._result.serialize(output, ox.QueryResultsFormat.from_media_type(media_type))
+        """Write the results to ``output`` in ``media_type`` (a format Oxigraph has).
+
+        Raises:
+            PanoramaError: the engine failed while evaluating (the results come lazily);
+                what ``output`` itself raises comes through as it is.
+        """
+        try:
+            if self.kind == "graph":
+                self._result.serialize(output, ox.RdfFormat.from_media_type(media_type))
+            else:
+                self._result.serialize(output, ox.QueryResultsFormat.from_media_type(media_type))
+        except (OSError, ValueError, RuntimeError) as error:
+            raise PanoramaError(f"The query engine failed: {error}") from error
 
 
 def _syntax_error(error: SyntaxError, text: str, what: str = "SPARQL") -> QuerySyntaxError:
