@@ -438,11 +438,10 @@ class QueryPool:
         """
         deadline = asyncio.get_running_loop().time() + self.timeout
         self.stats.queries += 1
-        answered = None
         if job.lookup and self.store is not None:
             answered = self._answer_in_thread(self.store, job, deadline)
-        if answered is not None:
-            return answered
+            if answered is not None:
+                return answered
         while True:
             worker = await self._acquire(deadline)
             try:
