@@ -8,6 +8,7 @@ they are); every statement names the sources of the graphs that hold it, so a re
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -18,7 +19,14 @@ from panorama.labels import best_labels, fallback_label, label_of, prefixed_name
 from panorama.linked_data import Description, resource_url
 from panorama.store import QueryRequest, Store
 
-__all__ = ["EntityPage", "Shown", "Statement", "build_entity_page"]
+__all__ = [
+    "EntityPage",
+    "Shown",
+    "Statement",
+    "build_entity_page",
+    "graph_sources",
+    "schema_types",
+]
 
 _PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
 _SCHEMA = "https://schema.org/"
@@ -60,15 +68,17 @@ class EntityPage:
 class _Linker:
     """Turns terms into ``Shown`` values: labels from the description, links by locality."""
 
-    def __init__(self, graph: Graph, base_iri: str, lang: str, property_labels: Graph) -> None:
-        self.graph = graph
+    def __init__(
+        self, description: Description, base_iri: str, lang: str, property_labels: Graph
+    ) -> None:
+        self.description = description
         self.base_iri = base_iri
         self.lang = lang
         self.property_labels = property_labels
-        self._labels = best_labels(graph, lang)
+        self._labels = best_labels(description.triples, lang)
         self._property_labels: dict[Node, str] = {}
 
-    def _label(self, node: Node) -> str:
+    def label(self, node: Node) -> str:
         label = self._labels.get(node)
         return label if label is not None else fallback_label(node, self.lang)
 
@@ -77,7 +87,7 @@ class _Linker:
 
     def term(self, node: Node, *, seen: frozenset[Node] = frozenset()) -> Shown:
         if isinstance(node, URIRef):
-            return Shown(self._label(node), href=self.href(str(node)))
+            return Shown(self.label(node), href=self.href(str(node)))
         if isinstance(node, Literal):
             datatype = prefixed_name(str(node.datatype)) if node.datatype else None
             return Shown(str(node), lang=node.language, datatype=datatype)
@@ -92,7 +102,7 @@ class _Linker:
         if label is None:
             label = label_of(self.property_labels, predicate, self.lang)
             if label == prefixed_name(str(predicate)):
-                label = self._label(predicate)
+                label = self.label(predicate)
             self._property_labels[predicate] = label
         return Shown(label, href=self.href(str(predicate)))
 
@@ -104,7 +114,7 @@ class _Linker:
         seen: frozenset[Node] = frozenset(),
     ) -> list[Statement]:
         by_property: dict[URIRef, list[Node]] = {}
-        for predicate, value in self.graph.predicate_objects(subject):
+        for predicate, value in self.description.outgoing(subject):
             if predicate == RDF.type and not isinstance(subject, BNode):
                 continue
             by_property.setdefault(predicate, []).append(value)  # type: ignore[arg-type]
@@ -123,33 +133,44 @@ def _key(node: Node) -> str:
     return node.n3() if not isinstance(node, BNode) else "_:"
 
 
-def _statement_sources(
-    store: Store, iri: str, lang: str
-) -> dict[tuple[str, str], tuple[Shown, ...]]:
-    """For each (property, value) of ``iri``, the sources of the graphs that state it."""
+def graph_sources(store: Store, lang: str) -> dict[Node, tuple[Shown, ...]]:
+    """The sources each named graph is derived from, labelled in ``lang``.
+
+    One table for every page of a store version: asking each page's graphs for their
+    sources cost more than the rest of its queries together.
+    """
     rows = store.select(
         QueryRequest(
-            f"""SELECT DISTINCT ?p ?o ?src ?label WHERE {{
-                  GRAPH ?g {{ <{iri}> ?p ?o }} ?g <{_PROV_DERIVED}> ?src
+            f"""SELECT ?g ?src ?label WHERE {{ ?g <{_PROV_DERIVED}> ?src
                   OPTIONAL {{ ?src <http://www.w3.org/2000/01/rdf-schema#label> ?label
-                              FILTER(LANGMATCHES(LANG(?label), "{lang}")) }} }}""",
-            union_default_graph=True,
+                              FILTER(LANGMATCHES(LANG(?label), "{lang}")) }} }}"""
         )
     )
-    found: dict[tuple[str, str], dict[str, Shown]] = {}
+    found: dict[Node, dict[str, Shown]] = {}
     for row in rows:
         source = str(row["src"])
-        text = str(row.get("label", source))
-        key = (str(row["p"]), _key(row["o"]))
-        found.setdefault(key, {})[source] = Shown(text, href=source)
-    return {key: tuple(shown.values()) for key, shown in found.items()}
+        found.setdefault(row["g"], {})[source] = Shown(str(row.get("label", source)), href=source)
+    return {graph: tuple(shown.values()) for graph, shown in found.items()}
 
 
-def _schema_types(store: Store, types: list[Node]) -> list[str]:
+def _statement_sources(
+    description: Description, subject: Node, sources: Mapping[Node, tuple[Shown, ...]]
+) -> dict[tuple[str, str], tuple[Shown, ...]]:
+    """For each (property, value) of ``subject``, the sources of the graphs that state it."""
+    found: dict[tuple[str, str], dict[str, Shown]] = {}
+    for predicate, value in description.outgoing(subject):
+        shown = found.setdefault((str(predicate), _key(value)), {})
+        for graph in description.stated_in.get((subject, predicate, value), ()):
+            for source in sources.get(graph, ()):
+                shown[source.href] = source  # type: ignore[index]
+    return {key: tuple(shown.values()) for key, shown in found.items() if shown}
+
+
+def schema_types(store: Store, types: tuple[URIRef, ...]) -> list[str]:
     """schema.org types a resource has through the ontology's class mappings."""
     if not types:
         return []
-    values = " ".join(t.n3() for t in types if isinstance(t, URIRef))
+    values = " ".join(t.n3() for t in types)
     rows = store.select(
         QueryRequest(
             f"""SELECT DISTINCT ?schema WHERE {{ VALUES ?t {{ {values} }}
@@ -177,13 +198,12 @@ def _json_ld(description: Description, title: str, schema_types: list[str], url:
             "http://www.w3.org/2000/01/rdf-schema#comment",
             "http://purl.org/dc/terms/description",
         )
-        for o in description.graph.objects(subject, URIRef(p))
+        for o in description.objects(subject, URIRef(p))
     ]
     if comments:
         document["description"] = comments[0]
     same_as = [
-        str(o)
-        for o in description.graph.objects(subject, URIRef("http://xmlns.com/foaf/0.1/homepage"))
+        str(o) for o in description.objects(subject, URIRef("http://xmlns.com/foaf/0.1/homepage"))
     ]
     if same_as:
         document["sameAs"] = same_as
@@ -197,17 +217,27 @@ def build_entity_page(
     *,
     lang: str,
     property_labels: Graph,
+    sources: Mapping[Node, tuple[Shown, ...]],
+    schema_types_of: Callable[[tuple[URIRef, ...]], list[str]],
     page_url: str,
 ) -> EntityPage:
-    """Everything ``resource.html`` shows about ``description.iri``, in ``lang``."""
-    linker = _Linker(description.graph, store.base_iri, lang, property_labels)
+    """Everything ``resource.html`` shows about ``description.iri``, in ``lang``.
+
+    Args:
+        property_labels: the ontology's names for properties.
+        sources: what each named graph is derived from (``graph_sources``).
+        schema_types_of: ``schema_types`` for a resource's types, or a cache in front of it
+            (thousands of clusters share a handful of type sets).
+        page_url: where the page is, for its schema.org description.
+    """
+    linker = _Linker(description, store.base_iri, lang, property_labels)
 
     def section(iri: str) -> EntityPage:
         subject = URIRef(iri)
-        sources = _statement_sources(store, iri, lang)
-        types = [linker.term(t) for t in description.graph.objects(subject, RDF.type)]
+        stated = _statement_sources(description, subject, sources)
+        types = [linker.term(t) for t in description.objects(subject, RDF.type)]
         incoming: dict[URIRef, list[Node]] = {}
-        for subject_in, predicate in description.graph.subject_predicates(subject):
+        for subject_in, predicate in description.incoming(subject):
             if isinstance(subject_in, URIRef) and subject_in != subject:
                 incoming.setdefault(predicate, []).append(subject_in)  # type: ignore[arg-type]
         incoming_rows = [
@@ -217,13 +247,13 @@ def build_entity_page(
             )
             for predicate, subjects in incoming.items()
         ]
-        all_sources = {s.href: s for shown in sources.values() for s in shown}
+        all_sources = {s.href: s for shown in stated.values() for s in shown}
         return EntityPage(
             iri=iri,
-            title=label_of(description.graph, subject, lang),
+            title=linker.label(subject),
             lang=lang,
             types=types,
-            statements=linker.statements(subject, sources=sources),
+            statements=linker.statements(subject, sources=stated),
             incoming=sorted(incoming_rows, key=lambda r: r.property.text.casefold()),
             sources=sorted(all_sources.values(), key=lambda s: s.text),
             anchor=iri.rsplit("#", 1)[1] if "#" in iri else "",
@@ -231,6 +261,7 @@ def build_entity_page(
 
     page = section(description.iri)
     page.sections = [section(fragment) for fragment in description.fragments]
-    types = list(description.graph.objects(URIRef(description.iri), RDF.type))
-    page.json_ld = _json_ld(description, page.title, _schema_types(store, types), page_url)
+    types = description.objects(URIRef(description.iri), RDF.type)
+    iris = tuple(sorted(t for t in types if isinstance(t, URIRef)))
+    page.json_ld = _json_ld(description, page.title, schema_types_of(iris), page_url)
     return page

@@ -7,6 +7,8 @@ which is still more readable than an IRI.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 from starlette.requests import Request
@@ -51,6 +53,7 @@ PREFIXES: dict[str, str] = {
 }
 
 _LABEL_PROPERTIES = tuple(URIRef(p) for p in LABEL_PROPERTIES)
+_LABEL_RANK = {prop: rank for rank, prop in enumerate(_LABEL_PROPERTIES)}
 
 #: Names for the common terms of other vocabularies, which the store holds no labels for.
 COMMON_LABELS: dict[str, dict[str, str]] = {
@@ -147,17 +150,17 @@ def label_of(graph: Graph, term: Node, lang: str) -> str:
     return best[2] if best is not None else fallback_label(term, lang)
 
 
-def best_labels(graph: Graph, lang: str) -> dict[Node, str]:
-    """``label_of`` for every labelled term of ``graph`` at once.
+def best_labels(triples: Iterable[tuple[Node, Node, Node]], lang: str) -> dict[Node, str]:
+    """``label_of`` for every labelled term of ``triples`` at once.
 
-    A page names a hundred terms; one pass over the label triples costs less than looking
-    each term up in the graph.
+    A page names a hundred terms; one pass over its triples costs less than looking each
+    term up.
     """
     best: dict[Node, tuple[int, int, str]] = {}
-    for rank_property, prop in enumerate(_LABEL_PROPERTIES):
-        for term, value in graph.subject_objects(prop):
-            if isinstance(value, Literal):
-                candidate = _rank(value, rank_property, lang)
-                if term not in best or candidate < best[term]:
-                    best[term] = candidate
+    for term, prop, value in triples:
+        rank_property = _LABEL_RANK.get(prop)
+        if rank_property is not None and isinstance(value, Literal):
+            candidate = _rank(value, rank_property, lang)
+            if term not in best or candidate < best[term]:
+                best[term] = candidate
     return {term: ranked[2] for term, ranked in best.items()}

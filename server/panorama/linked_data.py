@@ -12,9 +12,12 @@ it can be read alone (the W3C "Cool URIs" practice).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
 
 from panorama.negotiation import HTML, JSON_LD, NTRIPLES, RDF_XML, TURTLE, Format
 from panorama.store import QueryRequest, Store
@@ -39,6 +42,8 @@ SUFFIXES: dict[str, Format] = {
     ".rdf": RDF_XML,
 }
 
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
 #: Properties that name a thing, most telling first.
 LABEL_PROPERTIES = (
     "http://www.w3.org/2004/02/skos/core#prefLabel",
@@ -47,7 +52,8 @@ LABEL_PROPERTIES = (
     "http://purl.org/dc/terms/title",
     "http://xmlns.com/foaf/0.1/name",
 )
-_LABELS = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+# rdf:type and the label properties, for a FILTER … IN.
+_NAMING = ", ".join(f"<{p}>" for p in (RDF_TYPE, *LABEL_PROPERTIES))
 
 
 def resource_url(base_iri: str, iri: str) -> str:
@@ -63,17 +69,66 @@ def split_suffix(path: str) -> tuple[str, Format | None]:
     return path, None
 
 
+Triple = tuple[Node, Node, Node]
+
+
 @dataclass(frozen=True)
 class Description:
-    """What the store says about one IRI, ready to serialize or to show."""
+    """What the store says about one IRI, ready to serialize or to show.
+
+    The triples are kept as a list with two small indexes rather than an rdflib graph: a
+    page reads them by subject and by object, and building a graph (three indexes, events,
+    contexts) cost as much as the queries. The graph is built only to serialize.
+    """
 
     iri: str
-    graph: Graph  # the description as triples
-    fragments: tuple[str, ...]  # hash terms described along with a document IRI
+    triples: tuple[Triple, ...]
+    fragments: tuple[str, ...] = ()  # hash terms described along with a document IRI
+    #: The named graphs that state each triple about the described IRIs (not their blank
+    #: nodes' triples, nor incoming ones): a page names their sources.
+    stated_in: Mapping[Triple, tuple[Node, ...]] = field(default_factory=dict)
 
     @property
     def found(self) -> bool:
-        return len(self.graph) > 0
+        return bool(self.triples)
+
+    @cached_property
+    def _by_subject(self) -> dict[Node, list[tuple[Node, Node]]]:
+        index: dict[Node, list[tuple[Node, Node]]] = {}
+        for s, p, o in self.triples:
+            index.setdefault(s, []).append((p, o))
+        return index
+
+    @cached_property
+    def _by_object(self) -> dict[Node, list[tuple[Node, Node]]]:
+        # Literals are left out: nothing points at them, and hashing them costs most.
+        index: dict[Node, list[tuple[Node, Node]]] = {}
+        for s, p, o in self.triples:
+            if not isinstance(o, Literal):
+                index.setdefault(o, []).append((s, p))
+        return index
+
+    def outgoing(self, subject: Node) -> list[tuple[Node, Node]]:
+        """(predicate, object) of every triple about ``subject``, in the engine's order."""
+        return self._by_subject.get(subject, [])
+
+    def incoming(self, node: Node) -> list[tuple[Node, Node]]:
+        """(subject, predicate) of every triple pointing at ``node`` (an IRI or blank node)."""
+        return self._by_object.get(node, [])
+
+    def objects(self, subject: Node, predicate: Node) -> list[Node]:
+        return [o for p, o in self.outgoing(subject) if p == predicate]
+
+    def with_graph(self, graph: Graph) -> Description:
+        """This description and the triples of ``graph`` (a record made on the fly)."""
+        extra = tuple((s, p, o) for s, p, o in graph)
+        return Description(self.iri, self.triples + extra, self.fragments, self.stated_in)
+
+    @cached_property
+    def graph(self) -> Graph:
+        graph = Graph()
+        graph.addN((s, p, o, graph) for s, p, o in self.triples)
+        return graph
 
     def serialize(self, fmt: Format) -> bytes:
         return self.graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
@@ -99,35 +154,49 @@ def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
     fragments = _fragments(store, iri) if with_fragments else ()
     described = (iri, *fragments)
     subjects = " ".join(f"<{s}>" for s in described)
-    graph = Graph()
+    # The described IRIs' own triples, with the graphs that state each one; the real
+    # default graph too, as the union default graph would have it.
+    stated_in: dict[Triple, list[Node]] = {}
+    for row in store.select(
+        QueryRequest(
+            f"""SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {subjects} }}
+                  {{ GRAPH ?g {{ ?s ?p ?o }} }} UNION {{ ?s ?p ?o }} }}""",
+            union_default_graph=False,
+        )
+    ):
+        graphs = stated_in.setdefault((row["s"], row["p"], row["o"]), [])
+        if "g" in row:
+            graphs.append(row["g"])
+    triples: list[Triple] = list(stated_in)
     for query in (
-        # The concise bounded description, following blank nodes two levels deep; in two
-        # queries, as OPTIONALs on every triple cost the engine four times as much.
-        f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{
-              VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(!isBlank(?o)) }}""",
-        f"""CONSTRUCT {{ ?s ?p ?o . ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
+        # Blank nodes two levels deep (the rest of the concise bounded description), and
+        # incoming triples: in queries of their own, as OPTIONALs on every triple cost the
+        # engine four times as much.
+        f"""CONSTRUCT {{ ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
               VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(isBlank(?o))
               OPTIONAL {{ ?o ?p1 ?o1 OPTIONAL {{ ?o1 ?p2 ?o2 FILTER(isBlank(?o1)) }} }} }}""",
         f"""CONSTRUCT {{ ?in ?p ?s }} WHERE {{
               VALUES ?s {{ {subjects} }} ?in ?p ?s FILTER(isIRI(?in)) }}""",
     ):
-        store.construct(QueryRequest(query), into=graph)
-    # The neighbours' labels and types, asked by name: binding them with VALUES lets the
-    # engine go straight to each one (a join over the neighbours' patterns cost twice as
-    # much on a million triples).
-    terms = [URIRef(s) for s in described]
-    neighbours = {o for s in terms for o in graph.objects(s) if isinstance(o, URIRef)}
-    neighbours |= {s for o in terms for s in graph.subjects(None, o) if isinstance(s, URIRef)}
-    neighbours.difference_update(terms)
+        triples += store.triples(QueryRequest(query))
+    # The neighbours' labels and types, asked by name. Binding them with VALUES lets the
+    # engine go straight to each one, and a FILTER on the predicate over each neighbour's
+    # own triples cost a quarter of a UNION of the type and label patterns (1M triples).
+    terms = {URIRef(s) for s in described}
+    neighbours = {o for s, _, o in triples if s in terms and isinstance(o, URIRef)}
+    neighbours |= {s for s, _, o in triples if o in terms and isinstance(s, URIRef)}
+    neighbours -= terms
     if neighbours:
         values = " ".join(f"<{n}>" for n in sorted(neighbours))
-        store.construct(
+        triples += store.triples(
             QueryRequest(
-                f"""CONSTRUCT {{ ?n a ?type . ?n ?label ?name }} WHERE {{
-                      VALUES ?n {{ {values} }}
-                      {{ ?n a ?type }} UNION {{ VALUES ?label {{ {_LABELS} }} ?n ?label ?name }}
-                    }}"""
-            ),
-            into=graph,
+                f"""CONSTRUCT {{ ?n ?p ?o }} WHERE {{ VALUES ?n {{ {values} }} ?n ?p ?o
+                      FILTER(?p IN ({_NAMING})) }}"""
+            )
         )
-    return Description(iri, graph, fragments)
+    return Description(
+        iri,
+        tuple(dict.fromkeys(triples)),
+        fragments,
+        {triple: tuple(graphs) for triple, graphs in stated_in.items()},
+    )

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.dataset import dataset_description, dataset_iris
-from panorama.entity_page import build_entity_page
+from panorama.entity_page import build_entity_page, graph_sources, schema_types
 from panorama.labels import PREFIXES, request_language
 from panorama.linked_data import (
     RESOURCE_FORMATS,
@@ -93,8 +93,9 @@ def _render(
     description = describe(store, iri, with_fragments=is_document)
     if iri in dataset_iris(store.base_iri).documents:
         # The catalog, dataset and service are described from the live store, not stored.
-        graph = description.graph
-        graph += dataset_description(settings, store, str(request.base_url))
+        description = description.with_graph(
+            dataset_description(settings, store, str(request.base_url))
+        )
     if not description.found:
         return _not_found(request, iri, fmt, lang)
     if fmt is not HTML:
@@ -109,6 +110,10 @@ def _render(
         description,
         lang=lang,
         property_labels=property_labels,
+        sources=cache.get(("graph-sources", lang), lambda: graph_sources(store, lang)),
+        schema_types_of=lambda types: cache.get(
+            ("schema-types", types), lambda: schema_types(store, types)
+        ),
         page_url=iri,
     )
     body = render_text(

@@ -346,6 +346,20 @@ class Store:
         )
         return graph
 
+    def triples(self, request: QueryRequest) -> list[tuple[Node, Node, Node]]:
+        """Run a CONSTRUCT or DESCRIBE query and return its triples as rdflib terms.
+
+        For pages, which read a few hundred triples by subject and object: an rdflib graph
+        would index every triple three ways, and cost more than the query.
+        """
+        evaluation = self.evaluate(request)
+        if evaluation.kind != "graph":
+            raise BadRequest("triples() runs CONSTRUCT and DESCRIBE queries only.")
+        return [
+            (_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object))
+            for triple in evaluation._result  # type: ignore[union-attr]
+        ]
+
     def last_modified(self) -> datetime.datetime:
         """When a graph was last written, from the catalog (or now, for an empty store)."""
         if self._last_modified is None or self._last_modified[0] != self.version:
