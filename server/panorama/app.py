@@ -208,6 +208,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     "threads": pool.threads,
                 },
                 "queries": pool.stats.queries,
+                "pages_rendered": pool.stats.pages,
                 "timeouts": pool.stats.timeouts,
                 "workers_replaced": pool.stats.workers_replaced,
                 "lookups_in_thread": pool.stats.in_thread,
@@ -290,10 +291,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     # Must stay the last route: any other path names a resource in the namespace.
     @app.api_route("/{path:path}", methods=["GET", "HEAD"], name="resource")
-    def resource(
-        path: str, request: Request, store: StoreDep, settings: SettingsDep, cache: CacheDep
+    async def resource(
+        path: str,
+        request: Request,
+        store: StoreDep,
+        settings: SettingsDep,
+        cache: CacheDep,
+        pool: PoolDep,
     ) -> Response:
         """Any IRI of the namespace, dereferenced: HTML or RDF by content negotiation."""
-        return answer_resource(request, store, settings, cache, path)
+        return await answer_resource(request, store, settings, cache, pool, path)
 
     return app

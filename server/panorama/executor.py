@@ -39,9 +39,12 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Protocol
 
+from panorama.cache import VersionedCache
 from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
+from panorama.resources import PageJob, ResourceAnswer, render_resource
 from panorama.store import Evaluation, QueryRequest, Store
+from panorama.templating import preload
 from panorama.worker_processes import WorkerProcess, error_class, receive_job
 
 __all__ = [
@@ -158,23 +161,42 @@ def _error_payload(error: PanoramaError) -> bytes:
 
 
 class _Snapshot:
-    """The worker's read-only view of the store, shared by its threads, reopened after writes."""
+    """The worker's read-only view of the store, shared by its threads, reopened after writes.
+
+    Each view comes with a cache of what pages share (property labels, sources), which is
+    valid exactly as long as the view.
+    """
 
     def __init__(self, store_path: str, base_iri: str, generation: Synchronized) -> None:
         self._path = Path(store_path)
         self._base_iri = base_iri
         self._generation = generation
         self._lock = threading.Lock()
-        self._store: Store | None = None
+        self._view: tuple[Store, VersionedCache] | None = None
         self._seen = -1
 
-    def current(self) -> Store:
+    def current(self) -> tuple[Store, VersionedCache]:
         """The newest view; a thread still reading an older one keeps it until it is done."""
         with self._lock:
-            if self._store is None or self._generation.value != self._seen:
+            if self._view is None or self._generation.value != self._seen:
                 self._seen = self._generation.value
-                self._store = Store.open_read_only(self._path, base_iri=self._base_iri)
-            return self._store
+                store = Store.open_read_only(self._path, base_iri=self._base_iri)
+                self._view = (store, VersionedCache(store, maxsize=256))
+            return self._view
+
+
+def _send_page(sock: socket.socket, answer: ResourceAnswer) -> None:
+    """A rendered page in one message: head (with its status), body, end mark."""
+    head = json.dumps(
+        {"content_type": answer.content_type, "complete": True, "status": answer.status}
+    ).encode()
+    sock.sendall(
+        _FRAME.pack(HEAD, len(head))
+        + head
+        + _FRAME.pack(DATA, len(answer.body))
+        + answer.body
+        + _FRAME.pack(END, 0)
+    )
 
 
 def _serve(sock: socket.socket, snapshot: _Snapshot) -> None:
@@ -183,10 +205,14 @@ def _serve(sock: socket.socket, snapshot: _Snapshot) -> None:
         _send_frame(sock, READY, b"")
         while True:
             job = receive_job(sock)
-            if not isinstance(job, QueryJob):
+            if not isinstance(job, QueryJob | PageJob):
                 return
             try:
-                evaluation, chosen = start_query(snapshot.current(), job)
+                store, cache = snapshot.current()
+                if isinstance(job, PageJob):
+                    _send_page(sock, render_resource(store, cache, job))
+                    continue
+                evaluation, chosen = start_query(store, job)
                 writer = _FrameWriter(sock, chosen.content_type)
                 evaluation.serialize(writer, chosen.media_type)  # type: ignore[arg-type]
                 writer.finish()
@@ -213,6 +239,7 @@ def _worker_main(
     from panorama.isolation import isolate_from_network
 
     isolate_from_network()
+    preload("base.html", "_terms.html", "resource.html", "not_found.html")
     snapshot = _Snapshot(store_path, base_iri, generation)
     threads = [threading.Thread(target=_serve, args=(sock, snapshot)) for sock in socks]
     for thread in threads:
@@ -264,10 +291,14 @@ class QueryRunner(Protocol):
 
     async def run(self, job: QueryJob) -> QueryAnswer: ...
 
+    async def page(self, job: PageJob) -> ResourceAnswer: ...
+
 
 @dataclass
 class PoolStats:
     queries: int = 0
+    #: Resource pages rendered (``PageJob``), in workers or threads.
+    pages: int = 0
     #: Lookups answered in the server's thread, without a worker.
     in_thread: int = 0
     #: Queries sent to a second worker because the first was killed for another's timeout.
@@ -315,7 +346,10 @@ class QueryPool:
 
     async def start(self) -> None:
         """Start the workers and wait until each can take a query (``close`` stops them all)."""
-        connections = [c for _ in range(self.size) for c in self._spawn()]
+        spawned = [self._spawn() for _ in range(self.size)]
+        # Round the processes: the first jobs then go to different processes (pages are
+        # mostly Python, and threads of one process take turns on its GIL).
+        connections = [c for round_ in zip(*spawned, strict=True) for c in round_]
         await asyncio.gather(*(connection.connect() for connection in connections))
         for connection in connections:
             self._idle.put_nowait(connection)
@@ -436,8 +470,23 @@ class QueryPool:
             ServiceUnavailable: every worker stayed busy until the timeout.
             PanoramaError: the query failed (syntax error, 406…), with its status.
         """
-        deadline = asyncio.get_running_loop().time() + self.timeout
         self.stats.queries += 1
+        return await self._dispatch(job)
+
+    async def page(self, job: PageJob) -> ResourceAnswer:
+        """Render a resource in a worker, with the time limit of a query.
+
+        Raises:
+            QueryTimeout: the page took longer than a query may.
+            ServiceUnavailable: every worker stayed busy until the timeout.
+        """
+        self.stats.pages += 1
+        stream = await self._dispatch(job)
+        body = stream.body if stream.body is not None else b"".join([c async for c in stream])
+        return ResourceAnswer(stream.status, body, stream.content_type)
+
+    async def _dispatch(self, job: QueryJob | PageJob) -> QueryStream:
+        deadline = asyncio.get_running_loop().time() + self.timeout
         if job.lookup and self.store is not None:
             answered = self._answer_in_thread(self.store, job, deadline)
             if answered is not None:
@@ -453,7 +502,9 @@ class QueryPool:
                 # Its process was killed for another query's timeout: send it again.
                 self.stats.resent += 1
 
-    async def _run_on(self, worker: _Worker, job: QueryJob, deadline: float) -> QueryStream:
+    async def _run_on(
+        self, worker: _Worker, job: QueryJob | PageJob, deadline: float
+    ) -> QueryStream:
         sent = done = False
         try:
             async with asyncio.timeout_at(deadline):
@@ -471,12 +522,20 @@ class QueryPool:
                     await worker.read_frame()  # the end mark, already here
                     done = True
                     self._release(worker)
-                    return QueryStream(self, None, head["content_type"], first, deadline)
+                    return QueryStream(
+                        self, None, head["content_type"], first, deadline, head.get("status", 200)
+                    )
                 done = True
                 return QueryStream(self, worker, head["content_type"], first, deadline)
         except TimeoutError:
             self.stats.timeouts += 1
             self._replace(worker)
+            if isinstance(job, PageJob):
+                raise QueryTimeout(
+                    f"This page took longer than {self.timeout:g} s to build, the time limit "
+                    "of this server. Its data can be had in parts with SPARQL (/sparql) or "
+                    "whole from the dumps (/dumps/cluster-panorama.nq.gz)."
+                ) from None
             raise QueryTimeout(
                 f"The query was stopped after {self.timeout:g} s, the time limit of this "
                 "endpoint. Narrow it down (LIMIT, more specific patterns) or run it on your own "
@@ -511,8 +570,10 @@ class QueryStream:
         content_type: str,
         first_chunk: bytes,
         deadline: float,
+        status: int = 200,
     ) -> None:
         self.content_type = content_type
+        self.status = status
         self.body = first_chunk if worker is None else None
         self._pool = pool
         self._worker = worker

@@ -16,8 +16,10 @@ from collections.abc import AsyncIterator
 
 import anyio.to_thread
 
+from panorama.cache import VersionedCache
 from panorama.errors import PanoramaError
 from panorama.executor import CHUNK, PoolStats, QueryJob, start_query
+from panorama.resources import PageJob, ResourceAnswer, render_resource
 from panorama.store import Store
 
 __all__ = ["ThreadedQueries"]
@@ -141,6 +143,7 @@ class ThreadedQueries:
         self.store = store
         self.stats = PoolStats()
         self._running: set[asyncio.Future[None]] = set()
+        self._shared = VersionedCache(store, maxsize=256)  # what pages share
 
     @property
     def running(self) -> int:
@@ -170,3 +173,8 @@ class ThreadedQueries:
         task.add_done_callback(self._running.discard)
         await stream.first()
         return stream
+
+    async def page(self, job: PageJob) -> ResourceAnswer:
+        """Render a resource in a thread of the server."""
+        self.stats.pages += 1
+        return await anyio.to_thread.run_sync(render_resource, self.store, self._shared, job)

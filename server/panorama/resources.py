@@ -8,9 +8,11 @@ store version and carry an ETag, so crawlers can revalidate for free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from rdflib import Graph
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +24,7 @@ from panorama.labels import PREFIXES, request_language
 from panorama.linked_data import (
     RESOURCE_FORMATS,
     SUFFIXES,
+    Description,
     describe,
     split_suffix,
 )
@@ -31,7 +34,13 @@ from panorama.responses import cached_response
 from panorama.store import QueryRequest, Store, is_iri
 from panorama.templating import render_text
 
-__all__ = ["ResourceAnswer", "answer_resource"]
+__all__ = [
+    "PageJob",
+    "PageRenderer",
+    "ResourceAnswer",
+    "answer_resource",
+    "render_resource",
+]
 
 _ONTOLOGY_PATH = "def"
 
@@ -71,15 +80,87 @@ def _alternates(path: str) -> str:
     return ", ".join(links)
 
 
-def _not_found(request: Request, iri: str, fmt: Format, lang: str) -> ResourceAnswer:
+def _not_found(iri: str, fmt: Format, lang: str) -> ResourceAnswer:
     if fmt is HTML:
-        body = render_text(request, "not_found.html", {"iri": iri, "lang": lang})
+        body = render_text(None, "not_found.html", {"iri": iri, "lang": lang})
         return ResourceAnswer(404, body.encode(), HTML.content_type)
     message = f"There is nothing about <{iri}> in this graph.\n"
     return ResourceAnswer(404, message.encode(), "text/plain; charset=utf-8")
 
 
-def _render(
+@dataclass(frozen=True)
+class PageJob:
+    """A resource to render where the queries run (``render_resource``), not in the server.
+
+    Pages are mostly Python (turning rows into terms, laying them out), and Python threads
+    share one core: eight threads rendering at once gave fewer pages a second than one.
+    Rendered in the query worker processes, pages use every core and get the same time
+    limit as queries.
+    """
+
+    path: str
+    format: str  # a name of one of RESOURCE_FORMATS (a Format does not survive pickling as
+    # itself, and the code compares formats by identity)
+    lang: str
+    #: Pages may be answered only by processes that load the same templates.
+    lookup: bool = field(default=False, init=False)
+
+    @property
+    def fmt(self) -> Format:
+        return next(f for f in RESOURCE_FORMATS if f.name == self.format)
+
+
+class PageRenderer(Protocol):
+    """What renders a ``PageJob``: the query worker pool, or a thread of the server."""
+
+    async def page(self, job: PageJob) -> ResourceAnswer: ...
+
+
+def render_resource(store: Store, cache: VersionedCache, job: PageJob) -> ResourceAnswer:
+    """Describe and render an ordinary resource (not a dataset document, not the ontology).
+
+    Args:
+        cache: what every page of this store version shares (property labels, sources…).
+    """
+    iri = store.base_iri + job.path
+    fmt, lang = job.fmt, job.lang
+    description = describe(store, iri, with_fragments=not job.path.startswith("id/"))
+    if not description.found:
+        return _not_found(iri, fmt, lang)
+    if fmt is not HTML:
+        return _serialized(description, fmt)
+    return _entity_page(store, cache, description, job.path, lang)
+
+
+def _entity_page(
+    store: Store, cache: VersionedCache, description: Description, path: str, lang: str
+) -> ResourceAnswer:
+    page = build_entity_page(
+        store,
+        description,
+        lang=lang,
+        property_labels=cache.get("property-labels", lambda: _property_labels(store)),
+        sources=cache.get(("graph-sources", lang), lambda: graph_sources(store, lang)),
+        schema_types_of=lambda types: cache.get(
+            ("schema-types", types), lambda: schema_types(store, types)
+        ),
+        page_url=description.iri,
+    )
+    body = render_text(
+        None,
+        "resource.html",
+        {"page": page, "path": "/" + path, "lang": lang, "formats": SUFFIXES},
+    )
+    return ResourceAnswer(200, body.encode(), HTML.content_type)
+
+
+def _serialized(description: Description, fmt: Format) -> ResourceAnswer:
+    for prefix, namespace in PREFIXES.items():
+        description.graph.bind(prefix, namespace)
+    return ResourceAnswer(200, description.serialize(fmt), fmt.content_type)
+
+
+def _render_document(
     request: Request,
     store: Store,
     settings: Settings,
@@ -88,46 +169,35 @@ def _render(
     fmt: Format,
     lang: str,
 ) -> ResourceAnswer:
+    """A dataset document (described from the live store) or the ontology's page (pyLODE)."""
     iri = store.base_iri + path
-    is_document = not path.startswith("id/")
-    description = describe(store, iri, with_fragments=is_document)
+    description = describe(store, iri, with_fragments=True)
     if iri in dataset_iris(store.base_iri).documents:
-        # The catalog, dataset and service are described from the live store, not stored.
         description = description.with_graph(
             dataset_description(settings, store, str(request.base_url))
         )
     if not description.found:
-        return _not_found(request, iri, fmt, lang)
+        return _not_found(iri, fmt, lang)
     if fmt is not HTML:
-        for prefix, namespace in PREFIXES.items():
-            description.graph.bind(prefix, namespace)
-        return ResourceAnswer(200, description.serialize(fmt), fmt.content_type)
+        return _serialized(description, fmt)
     if path == _ONTOLOGY_PATH:
         return ResourceAnswer(200, ontology_html(store).encode(), HTML.content_type)
-    property_labels = cache.get("property-labels", lambda: _property_labels(store))
-    page = build_entity_page(
-        store,
-        description,
-        lang=lang,
-        property_labels=property_labels,
-        sources=cache.get(("graph-sources", lang), lambda: graph_sources(store, lang)),
-        schema_types_of=lambda types: cache.get(
-            ("schema-types", types), lambda: schema_types(store, types)
-        ),
-        page_url=iri,
-    )
-    body = render_text(
-        request,
-        "resource.html",
-        {"page": page, "path": "/" + path, "lang": lang, "formats": SUFFIXES},
-    )
-    return ResourceAnswer(200, body.encode(), HTML.content_type)
+    return _entity_page(store, cache, description, path, lang)
 
 
-def answer_resource(
-    request: Request, store: Store, settings: Settings, cache: VersionedCache, path: str
+async def answer_resource(
+    request: Request,
+    store: Store,
+    settings: Settings,
+    cache: VersionedCache,
+    renderer: PageRenderer,
+    path: str,
 ) -> Response:
-    """The answer for the resource at server ``path`` (the IRI's path under the namespace)."""
+    """The answer for the resource at server ``path`` (the IRI's path under the namespace).
+
+    Cached answers are sent from the event loop; others are rendered by ``renderer``,
+    except the few documents that need this server's settings and URL.
+    """
     path, suffix_format = split_suffix(path.lstrip("/"))
     fmt = suffix_format or negotiate(
         request.headers.get("accept"),
@@ -135,18 +205,25 @@ def answer_resource(
         request.query_params.getlist("format"),
     )
     lang = request_language(request)
-    if not is_iri(store.base_iri + path):
+    iri = store.base_iri + path
+    if not is_iri(iri):
         # Not an IRI at all (spaces, quotes, brackets…): nothing can be said about it, and
         # it must never reach a query's text.
-        answer = _not_found(request, store.base_iri + path, fmt, lang)
+        answer = _not_found(iri, fmt, lang)
     else:
         key = ("resource", path, fmt.name, lang if fmt is HTML else "")
-        if store.base_iri + path in dataset_iris(store.base_iri).documents:
+        document = iri in dataset_iris(store.base_iri).documents
+        if document:
             key += (str(request.base_url),)  # the record names this server's URLs
         answer = cache.peek(key)  # type: ignore[assignment]
         if answer is None:
             version = cache.version
-            answer = _render(request, store, settings, cache, path, fmt, lang)
+            if document or (path == _ONTOLOGY_PATH and fmt is HTML):
+                answer = await run_in_threadpool(
+                    _render_document, request, store, settings, cache, path, fmt, lang
+                )
+            else:
+                answer = await renderer.page(PageJob(path, fmt.name, lang))
             if answer.status == 200:  # 404s are cheap, and caching them lets anyone evict
                 cache.put(key, answer, version=version)
     headers = {

@@ -12,7 +12,7 @@ from starlette.templating import Jinja2Templates
 
 from panorama import __version__
 
-__all__ = ["render", "render_text"]
+__all__ = ["preload", "render", "render_text"]
 
 # The interface's own words, in the languages pages come in.
 UI_TEXT: dict[str, dict[str, str]] = {
@@ -81,7 +81,16 @@ def render(
     )
 
 
-def render_text(request: Request, name: str, context: dict[str, Any]) -> str:
-    """Render ``name`` to a string, for answers that are cached before they are sent."""
+def render_text(request: Request | None, name: str, context: dict[str, Any]) -> str:
+    """Render ``name`` to a string, for answers that are cached before they are sent.
+
+    Without a request (in a query worker process), the template must not use one.
+    """
     template = _templates.get_template(name)
     return template.render({"request": request, **context})
+
+
+def preload(*names: str) -> None:
+    """Compile templates now, so that the first page a process renders is not the slow one."""
+    for name in names:
+        _templates.get_template(name)

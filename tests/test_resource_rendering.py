@@ -1,0 +1,119 @@
+"""Where resource pages are rendered: in the query workers, with their time limit.
+
+Pages are rendered in the query worker processes (``PageJob``), so that they use every
+core and a page that would take too long is stopped like a query. The answers must be the
+same, byte for byte, as when the server renders them in its own threads
+(``--query-workers 0``), and the provenance a page shows must be the graphs' own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from panorama.config import Settings
+
+from support import REPO, LiveServer, write_bundle
+
+BASE = "https://w3id.org/cluster-panorama/"
+LOADED = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)")
+UNORDERED = {"application/ld+json": "json-ld", "application/rdf+xml": "xml"}
+REQUESTS = [
+    ("/id/cluster/its-owl", {"Accept": "text/html"}, {"lang": "de"}),
+    ("/id/cluster/its-owl", {"Accept": "text/html"}, {"lang": "en"}),
+    ("/id/cluster/its-owl", {"Accept": "text/turtle"}, {}),
+    ("/id/cluster/its-owl.jsonld", {}, {}),
+    ("/id/innovation-field/materials-production", {"Accept": "text/html"}, {}),
+    ("/id/programme/innosup-1.rdf", {}, {}),
+    ("/graph/data/brief/section-2", {"Accept": "text/html"}, {}),
+    ("/def.ttl", {}, {}),
+    ("/def", {"Accept": "text/html"}, {}),  # pyLODE, in the server
+    ("/id/catalog", {"Accept": "text/html"}, {}),  # names this server's URLs, in the server
+    ("/id/cluster/nobody", {"Accept": "text/html"}, {}),
+    ("/id/cluster/nobody", {"Accept": "text/turtle"}, {}),
+]
+
+
+@pytest.fixture(scope="module")
+def in_threads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    store = tmp_path_factory.mktemp("threads") / "store"
+    with LiveServer(Settings(bundle=REPO, store=store, query_workers=0)) as live:
+        yield live
+
+
+def _answer(server: LiveServer, path: str, headers: dict, params: dict) -> httpx.Response:
+    response = httpx.get(server.url + path, headers=headers, params=params, timeout=60)
+    assert response.status_code in (200, 404), (path, response.text[:300])
+    return response
+
+
+@pytest.mark.parametrize(("path", "headers", "params"), REQUESTS)
+def test_pages_from_workers_are_the_pages_of_the_server_threads(
+    server: LiveServer, in_threads: LiveServer, path: str, headers: dict, params: dict
+) -> None:
+    from_workers = _answer(server, path, headers, params)
+    from_threads = _answer(in_threads, path, headers, params)
+    assert from_workers.status_code == from_threads.status_code
+    assert from_workers.headers["content-type"] == from_threads.headers["content-type"]
+    # The catalog names the server's own URLs, which differ by port between the two, and
+    # a graph's record says when it was loaded into each store.
+    body = from_threads.content.replace(in_threads.url.encode(), server.url.encode())
+    body = LOADED.sub(b"LOADED", body)
+    ours = LOADED.sub(b"LOADED", from_workers.content)
+    media_type = from_workers.headers["content-type"].split(";")[0]
+    if media_type in UNORDERED:
+        # rdflib writes these in an order that depends on the process's string hashes.
+        assert isomorphic(
+            Graph().parse(data=ours, format=UNORDERED[media_type]),
+            Graph().parse(data=body, format=UNORDERED[media_type]),
+        )
+    else:
+        assert ours == body
+
+
+def test_pages_are_rendered_by_the_workers(server: LiveServer) -> None:
+    health = httpx.get(server.url + "/health").json()
+    response = httpx.get(
+        server.url + "/id/programme/go-cluster", headers={"Accept": "application/n-triples"}
+    )
+    assert response.status_code == 200
+    after = httpx.get(server.url + "/health").json()
+    assert after["pages_rendered"] == health["pages_rendered"] + 1
+    assert after["queries"] == health["queries"]  # a page is not counted as a query
+    again = httpx.get(
+        server.url + "/id/programme/go-cluster", headers={"Accept": "application/n-triples"}
+    )
+    assert again.content == response.content
+    assert httpx.get(server.url + "/health").json()["pages_rendered"] == after["pages_rendered"]
+
+
+def _hub_bundle(root: Path, links: int) -> Path:
+    """A bundle where one resource is pointed at by ``links`` others, each with a label."""
+    lines = ["@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> ."]
+    lines += [
+        f"<{BASE}id/organisation/o{i}> <http://www.w3.org/ns/org#memberOf> <{BASE}id/cluster/hub> ;"
+        f' rdfs:label "Organisation {i}"@de .'
+        for i in range(links)
+    ]
+    lines.append(f'<{BASE}id/cluster/small> rdfs:label "Klein"@de .')
+    return write_bundle(root, {"data/hub.ttl": "\n".join(lines) + "\n"})
+
+
+def test_a_page_past_the_time_limit_is_stopped_and_the_server_goes_on(tmp_path: Path) -> None:
+    bundle = _hub_bundle(tmp_path / "bundle", 60_000)
+    settings = Settings(bundle=bundle, store=tmp_path / "store", query_workers=2, query_timeout=1.5)
+    with LiveServer(settings) as live:
+        slow = httpx.get(live.url + "/id/cluster/hub", headers={"Accept": "text/html"}, timeout=60)
+        assert slow.status_code == 503
+        assert "took longer than 1.5 s to build" in slow.text
+        assert "/dumps/" in slow.text
+        small = httpx.get(live.url + "/id/cluster/small", headers={"Accept": "text/html"})
+        assert small.status_code == 200 and "Klein" in small.text
+        health = httpx.get(live.url + "/health").json()
+        assert health["timeouts"] == 1 and health["workers_replaced"] == 1
