@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Protocol
 
 from panorama.cache import VersionedCache
+from panorama.chunks import CHUNK, ChunkWriter
 from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from panorama.resources import PageJob, ResourceAnswer, render_resource
@@ -61,7 +62,6 @@ __all__ = [
 log = logging.getLogger("panorama.executor")
 
 _FRAME = struct.Struct("!cI")
-CHUNK = 64 * 1024
 HEAD, DATA, ERROR, END, READY = b"H", b"D", b"E", b"Z", b"R"
 
 
@@ -98,60 +98,41 @@ def _send_frame(sock: socket.socket, kind: bytes, payload: bytes) -> None:
     sock.sendall(_FRAME.pack(kind, len(payload)) + payload)
 
 
-class _FrameWriter:
-    """The binary file Oxigraph serializes into; it sends the head with the first chunk."""
+class _FrameWriter(ChunkWriter):
+    """Sends each chunk as a frame; the head goes with the first, the end mark with the last."""
 
     def __init__(self, sock: socket.socket, content_type: str) -> None:
+        super().__init__()
         self._sock = sock
         self._content_type = content_type
         self._head_sent = False
-        self._buffer = bytearray()
 
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        if len(self._buffer) >= CHUNK:
-            self._send()
-        return len(data)
-
-    def flush(self) -> None:
-        """Oxigraph flushes at the end only; sending is driven by the chunk size instead."""
-
-    def _send(self, *, last: bool = False) -> None:
+    def hand_on(self, chunk: bytes, *, last: bool) -> None:
         message = b""
         if not self._head_sent:
             # "complete": the whole answer follows in this one message.
             head = json.dumps({"content_type": self._content_type, "complete": last}).encode()
             message = _FRAME.pack(HEAD, len(head)) + head
             self._head_sent = True
-        message += _FRAME.pack(DATA, len(self._buffer)) + bytes(self._buffer)
+        message += _FRAME.pack(DATA, len(chunk)) + chunk
         if last:
-            message += _FRAME.pack(END, 0)
+            message += _FRAME.pack(END, 0)  # with the last chunk: a small answer is one write
         self._sock.sendall(message)
-        self._buffer.clear()
-
-    def finish(self) -> None:
-        """Send what is left and the end mark in one write, so a small answer costs one."""
-        self._send(last=True)
 
 
 class _AnswerTooLarge(Exception):
     """Raised by ``_CappedBuffer`` to stop Oxigraph's serializer."""
 
 
-class _CappedBuffer:
-    """The binary file a lookup is serialized into in the server's thread: one chunk at most."""
+class _CappedBuffer(ChunkWriter):
+    """Keeps an answer of one chunk at most (a lookup answered in the server's thread)."""
 
-    def __init__(self) -> None:
-        self.data = bytearray()
+    data = b""
 
-    def write(self, data: bytes) -> int:
-        self.data += data
-        if len(self.data) > CHUNK:
+    def hand_on(self, chunk: bytes, *, last: bool) -> None:
+        if not last:
             raise _AnswerTooLarge
-        return len(data)
-
-    def flush(self) -> None:
-        pass
+        self.data = chunk
 
 
 def _error_payload(error: PanoramaError) -> bytes:
@@ -456,11 +437,12 @@ class QueryPool:
         evaluation, chosen = start_query(store, job)
         answer = _CappedBuffer()
         try:
-            evaluation.serialize(answer, chosen.media_type)
+            evaluation.serialize(answer, chosen.media_type)  # type: ignore[arg-type]
         except _AnswerTooLarge:
             return None
+        answer.finish()
         self.stats.in_thread += 1
-        return QueryStream(self, None, chosen.content_type, bytes(answer.data), deadline)
+        return QueryStream(self, None, chosen.content_type, answer.data, deadline)
 
     async def run(self, job: QueryJob) -> QueryStream:
         """Start a query; return once its first chunk (or its error) is there.

@@ -17,8 +17,9 @@ from collections.abc import AsyncIterator
 import anyio.to_thread
 
 from panorama.cache import VersionedCache
+from panorama.chunks import ChunkWriter
 from panorama.errors import PanoramaError
-from panorama.executor import CHUNK, PoolStats, QueryJob, start_query
+from panorama.executor import PoolStats, QueryJob, start_query
 from panorama.resources import PageJob, ResourceAnswer, render_resource
 from panorama.store import Store
 
@@ -33,21 +34,20 @@ class _Gone(Exception):
     """Raised into the serializer when nobody reads the answer any more."""
 
 
-class ThreadStream:
+class ThreadStream(ChunkWriter):
     """An answer serialized in a thread and handed to the event loop chunk by chunk.
 
     ``body`` is the whole answer when it fitted in one chunk, as with ``QueryStream``.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
         self.content_type = ""
         self.body: bytes | None = None
         self._loop = loop
         self._items: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         self._room = threading.Semaphore(_AHEAD)
         self._gone = False
-        self._buffer = bytearray()
-        self._parted = False
         self._first = b""
 
     # In the thread -------------------------------------------------------------------------
@@ -65,22 +65,16 @@ class ThreadStream:
         except PanoramaError as error:
             self._hand_over(_FAILED, error)
             return
-        if self._parted:
-            self._hand_over(_PART, bytes(self._buffer))
-            self._hand_over(_END, b"")
+        self.finish()
+
+    def hand_on(self, chunk: bytes, *, last: bool) -> None:
+        if not last:
+            self._hand_over(_PART, chunk)
+        elif self.whole:
+            self._hand_over(_WHOLE, chunk)
         else:
-            self._hand_over(_WHOLE, bytes(self._buffer))
-
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        if len(self._buffer) >= CHUNK:
-            self._hand_over(_PART, bytes(self._buffer))
-            self._buffer.clear()
-            self._parted = True
-        return len(data)
-
-    def flush(self) -> None:
-        """Oxigraph flushes at the end only; chunks are driven by their size instead."""
+            self._hand_over(_PART, chunk)
+            self._hand_over(_END, b"")
 
     def _hand_over(self, kind: str, payload: object) -> None:
         self._room.acquire()
