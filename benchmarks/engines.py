@@ -3,7 +3,9 @@
 - ``panorama``: ``panorama load`` then ``panorama serve --store`` (our server, as shipped);
 - ``oxigraph``: ``oxigraph load`` then ``oxigraph serve-read-only --union-default-graph``;
 - ``virtuoso``: ``virtuoso-t`` with a minimal ini file, bulk-loaded with ``ld_dir``;
-- ``rdflib``: rdflib-endpoint over an in-memory ``Dataset`` (small scales only).
+- ``rdflib``: rdflib-endpoint over an in-memory ``Dataset`` (small scales only);
+- ``panorama-remote``: ``panorama serve --engine`` in front of ``oxigraph serve``, each on a
+  copy of the data of its own (the cost of the remote path).
 
 Every engine sees the synthetic data plus the bundled files, with the union of all graphs
 as the default graph. Each server runs in its own session so that stopping it ends the
@@ -34,6 +36,7 @@ __all__ = [
     "LoadProgress",
     "LoadResult",
     "Panorama",
+    "PanoramaOnEngine",
     "RssSampler",
     "free_port",
     "write_bundle",
@@ -349,6 +352,91 @@ class Oxigraph(Engine):
         ]
 
 
+@dataclass
+class PanoramaOnEngine(Engine):
+    """Our server on an external engine (``panorama serve --engine``): what the remote path
+    costs. The engine is the native Oxigraph server, read-write (the server syncs the bundle
+    into it), on a copy of the data of its own, so that the ratio to ``oxigraph`` is the
+    cost of our layer in front of the same engine.
+    """
+
+    engine_port: int = field(default_factory=free_port)
+    engine_process: subprocess.Popen | None = None
+    query_timeout: float = QUERY_TIMEOUT
+
+    @property
+    def store(self) -> Path:
+        return self.workdir / "engine-store"
+
+    @property
+    def engine_url(self) -> str:
+        return f"http://{HOST}:{self.engine_port}"
+
+    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+        shutil.rmtree(self.store, ignore_errors=True)
+        oxigraph = str(VENV_BIN / "oxigraph")
+        seconds, rss, _ = _run_loader(
+            [oxigraph, "load", "--location", str(self.store), "--file", str(data)],
+            self.log,
+            f"load {self.name}",
+            data,
+        )
+        return LoadResult(seconds, rss, "oxigraph load; the bundle is synced by panorama serve")
+
+    def command(self) -> list[str]:
+        return [
+            str(VENV_BIN / "panorama"),
+            "serve",
+            "--engine",
+            f"{self.engine_url}/query",
+            "--engine-update",
+            f"{self.engine_url}/update",
+            "--engine-store",
+            f"{self.engine_url}/store",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--query-timeout",
+            str(self.query_timeout),
+        ]
+
+    def start(self, timeout: float = 900) -> float:
+        if self.engine_process is None or self.engine_process.poll() is not None:
+            self.engine_process = subprocess.Popen(
+                [
+                    str(VENV_BIN / "oxigraph"),
+                    "serve",
+                    "--location",
+                    str(self.store),
+                    "--bind",
+                    f"{HOST}:{self.engine_port}",
+                ],
+                stdout=self.log.open("a"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            deadline = time.monotonic() + timeout
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{self.engine_url}/query?query=ASK{{}}").status_code == 200:
+                        break
+                if self.engine_process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the engine of {self.name} did not start; see {self.log}")
+                time.sleep(0.3)
+        return super().start(timeout)
+
+    def stop(self) -> None:
+        super().stop()
+        if self.engine_process is not None and self.engine_process.poll() is None:
+            os.killpg(self.engine_process.pid, signal.SIGTERM)
+            try:
+                self.engine_process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.engine_process.pid, signal.SIGKILL)
+                self.engine_process.wait()
+
+
 _VIRTUOSO_INI = """[Database]
 DatabaseFile = {dir}/virtuoso.db
 ErrorLogFile = {dir}/virtuoso.log
@@ -476,4 +564,10 @@ class Rdflib(Engine):
         return super().start(timeout)
 
 
-ENGINES = {"panorama": Panorama, "oxigraph": Oxigraph, "virtuoso": Virtuoso, "rdflib": Rdflib}
+ENGINES = {
+    "panorama": Panorama,
+    "oxigraph": Oxigraph,
+    "virtuoso": Virtuoso,
+    "rdflib": Rdflib,
+    "panorama-remote": PanoramaOnEngine,
+}

@@ -214,12 +214,24 @@ def run_wrk(
 
 
 def run_wrk_replay(
-    base_url: str, replay_file: Path, clients: int, duration: float, threads: int = 2
+    base_url: str,
+    replay_file: Path,
+    clients: int,
+    duration: float,
+    threads: int = 2,
+    *,
+    split: bool = False,
 ) -> WrkResult:
-    """``wrk`` replaying whole requests (``write_replay``) against the server at ``base_url``."""
+    """``wrk`` replaying whole requests (``write_replay``) against the server at ``base_url``.
+
+    Args:
+        split: give each wrk thread its own slice of the file, so that no request is sent
+            twice before a thread has gone through its slice (for cold-cache figures).
+    """
+    threads = min(threads, clients)
     return _run_wrk(
         [*_wrk_options(clients, duration, threads), "-s", str(REPLAY_LUA), base_url],
-        [str(replay_file)],
+        [str(replay_file), *(["split", str(threads)] if split else [])],
         clients,
     )
 

@@ -1,7 +1,9 @@
 -- wrk script: replays a file of whole requests, one "METHOD<TAB>target<TAB>accept<TAB>form" per
 -- line (target: path and query string; form: an url-encoded body, or empty).
--- Usage: wrk -s replay.lua URL -- requests.tsv
--- Each thread starts at its own offset and cycles; done() prints one JSON line.
+-- Usage: wrk -s replay.lua URL -- requests.tsv [split THREADS]
+-- Each thread starts at its own offset and cycles; done() prints one JSON line. With
+-- "split", the file is cut into one slice per thread and each starts at its slice, so that
+-- no request is sent twice until a thread has gone through its slice (cold-cache runs).
 local threads = {}
 local next_id = 0
 
@@ -27,7 +29,11 @@ function init(args)
       requests[#requests + 1] = wrk.format(method, target, headers, body)
     end
   end
-  index = (id * 7919) % #requests + 1
+  if args[2] == "split" then
+    index = id * math.floor(#requests / tonumber(args[3])) + 1
+  else
+    index = (id * 7919) % #requests + 1
+  end
 end
 
 function request()

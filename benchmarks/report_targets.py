@@ -25,6 +25,18 @@ def _error(entry: dict) -> list[str]:
     return [f"Not measured: {entry['error']}", ""] if "error" in entry else []
 
 
+def _cold_row(entry: dict) -> list[str]:
+    cold = entry.get("cold_throughput")
+    if cold is None:  # results of a suite from before the cold run
+        return []
+    note = "" if cold["all_first_visits"] else "; some pages asked twice"
+    return [
+        f"| pages/s at {cold['clients']} clients, pages nobody asked for yet (wrk, "
+        f"{cold['run']['seconds']} s{note}) | {cold['pages_per_s']} "
+        f"| >= {entry['target_pages_per_s']:g} | {_verdict(entry['cold_throughput_pass'])} |"
+    ]
+
+
 def _entity_pages(entry: dict) -> list[str]:
     title = ["### Entity page of a random cluster (our server)", ""]
     if "error" in entry:
@@ -37,6 +49,7 @@ def _entity_pages(entry: dict) -> list[str]:
         f"| median of first visits, ms (n={first['n']}, one request at a time) "
         f"| {first['median_ms']} | <= {entry['target_median_ms']:g} "
         f"| {_verdict(entry['median_pass'])} |",
+        *_cold_row(entry),
         f"| pages/s at {wrk['clients']} clients (wrk, all {entry['clusters']:,} clusters "
         f"shuffled) | {wrk['pages_per_s']} | >= {entry['target_pages_per_s']:g} "
         f"| {_verdict(entry['throughput_pass'])} |",

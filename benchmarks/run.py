@@ -290,6 +290,8 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
         names.append("virtuoso")
     if args.rdflib and triples <= args.rdflib_max:
         names.append("rdflib")
+    if args.remote:
+        names.append("panorama-remote")
     engines: list[Engine] = []
     in_thread: Panorama | None = None
     result: dict = {"size": label, "triples": manifest.triples, "clusters": manifest.clusters}
@@ -398,6 +400,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100k,1m", help="comma-separated: 100k,1m,10m")
     parser.add_argument("--virtuoso", action="store_true", help="include Virtuoso (virtuoso-t)")
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="include panorama-remote: our server on `oxigraph serve` (panorama serve --engine)",
+    )
     parser.add_argument("--no-rdflib", dest="rdflib", action="store_false")
     parser.add_argument(
         "--rdflib-max",
