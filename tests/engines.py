@@ -145,8 +145,13 @@ def _oxigraph_command() -> str:
     return found
 
 
-def start_oxigraph(folder: Path, *, timeout: float = 30) -> Engine:
+def start_oxigraph(
+    folder: Path, *, timeout: float = 30, query_timeout: float | None = None
+) -> Engine:
     """Start ``oxigraph serve`` (read-write) over a store in ``folder``.
+
+    ``query_timeout``: seconds after which the server stops a query itself
+    (``--timeout-s``); without it, a query runs to its end even if its client left.
 
     Raises:
         EngineUnavailable: the command is missing, or the server does not come up.
@@ -163,6 +168,7 @@ def start_oxigraph(folder: Path, *, timeout: float = 30) -> Engine:
             str(folder / "store"),
             "--bind",
             f"{HOST}:{port}",
+            *(["--timeout-s", str(max(int(query_timeout), 1))] if query_timeout else []),
         ],
         folder,
         log,

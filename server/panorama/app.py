@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from panorama import (
     __version__,
+    backends,
     bundle,
     contributions_http,
     endpoint,
@@ -29,9 +30,8 @@ from panorama.config import Settings
 from panorama.contributions import Contributions
 from panorama.contributions_http import ContributionDesk
 from panorama.errors import NotFound, PanoramaError
-from panorama.executor import QueryPool, QueryRunner
-from panorama.in_thread import ThreadedQueries
-from panorama.ledger import Ledger
+from panorama.executor import QueryRunner
+from panorama.freshness import StoreFreshness
 from panorama.named_queries import load_named_queries
 from panorama.pages import home_response, search_response
 from panorama.query_page import query_page_response
@@ -77,14 +77,14 @@ async def get_desk(request: Request) -> ContributionDesk:
 DeskDep = Annotated[ContributionDesk, Depends(get_desk)]
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+def create_app(settings: Settings, store: backends.AnyStore | None = None) -> FastAPI:
     """Build the application.
 
     Args:
         settings: the configuration.
         store: an opened store whose bundle is already in sync (the CLI opens it first, to
             report problems before serving); without it the app opens the store named in
-            ``settings`` and syncs the bundle at start-up.
+            ``settings`` (a directory, or the engine) and syncs the bundle at start-up.
     """
 
     @asynccontextmanager
@@ -93,31 +93,23 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             active = store
             if active is None:
-                active = Store.from_settings(settings)
+                active = backends.open_store(settings)
                 stack.callback(active.close)
                 log.info("bundle: %s", bundle.sync(active, settings.bundle))
-            pool: QueryPool | ThreadedQueries
-            if settings.query_workers:
-                pool = QueryPool(
-                    active.path,
-                    base_iri=settings.base_iri,
-                    size=settings.query_workers,
-                    threads=settings.query_threads,
-                    timeout=settings.query_timeout,
-                    store=active,
-                )
-            else:  # no timeouts: for trusted use, and to measure what the workers cost
-                pool = ThreadedQueries(active)
+            if aclose := getattr(active, "aclose", None):
+                stack.push_async_callback(aclose)  # the engine's connections of this loop
+            pool = backends.query_runner(settings, active)
             stack.callback(pool.close)
             await pool.start()
             active.on_change.append(pool.refresh)
             validation = validation_http.ValidationService(settings)
             stack.callback(validation.close)
             validation.start(active)
-            contributions = Contributions(active, Ledger(active.path / "ledger.sqlite3"))
+            contributions = Contributions(active, backends.open_ledger(active))
             if dropped := contributions.reconcile():
                 log.warning("contributions left unfinished by a crash, dropped: %s", dropped)
             app.state.store, app.state.pool, app.state.settings = active, pool, settings
+            app.state.freshness = backends.revision_watch(settings, active)
             app.state.validation = validation
             app.state.desk = ContributionDesk(
                 contributions, validation, max_bytes=settings.validation_max_bytes
@@ -151,6 +143,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     if settings.sparql_shortcut:
         app.add_middleware(endpoint.SparqlShortcut)
+    if settings.engine is not None or not isinstance(store, Store | None):
+        # Outermost: another server's write is learned before any cache answers.
+        app.add_middleware(StoreFreshness)
     app.add_exception_handler(PanoramaError, error_response)
     app.add_exception_handler(HTTPException, http_error_response)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -19,7 +19,7 @@ from panorama import __version__, bundle
 from panorama.config import Settings, default_store_dir
 from panorama.contributions import Contributions
 from panorama.errors import PanoramaError
-from panorama.ledger import Contributor, Ledger
+from panorama.ledger import ContributionLedger, Contributor, Ledger
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
 from panorama.sparql import check_query
 from panorama.store import QueryRequest, Store
@@ -49,8 +49,40 @@ def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--engine URL`` (and its update and store URLs): the data is on a SPARQL engine."""
+    for name, text in (
+        ("--engine-store", "The engine's Graph Store Protocol URL [default: the query URL]."),
+        ("--engine-update", "The engine's SPARQL Update URL [default: the query URL]."),
+        (
+            "--engine",
+            "Query URL of a SPARQL 1.1 engine that holds the data instead of a store "
+            "directory (docs/engines.md; credentials: PANORAMA_ENGINE_USER, "
+            "PANORAMA_ENGINE_PASSWORD) [env PANORAMA_ENGINE].",
+        ),
+    ):
+        command = click.option(name, default=None, help=text)(command)
+    return command
+
+
+def _engine_given(engine: str | None, engine_update: str | None, engine_store: str | None) -> dict:
+    return {"engine": engine, "engine_update": engine_update, "engine_store": engine_store}
+
+
 def _fail(error: PanoramaError) -> NoReturn:
     raise click.ClickException(error.message)
+
+
+def _open_any(settings: Settings) -> Any:
+    """The engine the settings name (checked for writing), or the on-disk store; exit 1."""
+    if settings.engine is None:
+        return _open_store(settings)
+    from panorama.backends import open_store
+
+    try:
+        return open_store(settings)
+    except PanoramaError as error:
+        _fail(error)
 
 
 def _open_store(settings: Settings) -> Store:
@@ -102,6 +134,14 @@ def main() -> None:
     "--query-threads", type=int, default=None, help="Queries each worker runs at once [8]."
 )
 @click.option("--base-iri", default=None, help="Namespace of the graph's IRIs.")
+@_engine_options
+@click.option(
+    "--engine-refresh",
+    type=float,
+    default=None,
+    help="Seconds a check for other servers' writes on the engine is trusted [0: every "
+    "request waits for a fresh one, about 1.5 ms].",
+)
 @click.option(
     "--access-log/--no-access-log",
     default=False,
@@ -116,18 +156,26 @@ def serve(
     query_workers: int | None,
     query_threads: int | None,
     base_iri: str | None,
+    engine: str | None,
+    engine_update: str | None,
+    engine_store: str | None,
+    engine_refresh: float | None,
     access_log: bool,
 ) -> None:
     """Serve the SPARQL endpoint and the graph over HTTP.
 
     The bundled ontology, data and shapes are loaded first; unchanged files are skipped.
+    With --engine the data is kept on that SPARQL engine, and several servers can share it.
     """
     import uvicorn
 
     from panorama.app import create_app
+    from panorama.backends import open_store
 
     if memory and store_dir is not None:
         raise click.UsageError("Give either --store or --memory, not both.")
+    if engine and (memory or store_dir is not None):
+        raise click.UsageError("Give either --engine or --store/--memory, not both.")
     given: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -136,18 +184,23 @@ def serve(
         "query_workers": query_workers,
         "query_threads": query_threads,
         "base_iri": base_iri,
+        **_engine_given(engine, engine_update, engine_store),
+        "engine_refresh": engine_refresh,
     }
     settings = _settings(**given)
     if memory:
         settings = settings.model_copy(update={"store": None})
     listener = _bind(settings.host, settings.port)
     try:
-        store = Store.from_settings(settings)
+        store = open_store(settings)
     except PanoramaError as error:
         listener.close()
         _fail(error)
     try:
-        where = "memory" if settings.in_memory else str(settings.store)
+        if settings.engine is not None:
+            where = f"the SPARQL engine at {settings.engine} ({store.dialect})"
+        else:
+            where = "memory" if settings.store is None else str(settings.store)
         click.echo(f"Store: {where}", err=True)
 
         def report(bundled: bundle.BundledFile, status: str) -> None:
@@ -207,20 +260,24 @@ def _bind(host: str, port: int) -> socket.socket:
 @click.option("--format", "format_hint", help="Format, when the file suffix does not say it.")
 @click.option("--base-iri", default=None, help="Base IRI for relative IRIs in the files.")
 @_store_options
+@_engine_options
 def load(
     files: tuple[Path, ...],
     graph: str | None,
     format_hint: str | None,
     base_iri: str | None,
     store_dir: Path | None,
+    engine: str | None,
+    engine_update: str | None,
+    engine_store: str | None,
 ) -> None:
     """Bulk-load large RDF files (N-Triples, N-Quads, Turtle, TriG, RDF/XML, JSON-LD)."""
-    settings = _settings(store=store_dir)
+    settings = _settings(store=store_dir, **_engine_given(engine, engine_update, engine_store))
     for path in files:
         if not path.is_file():
             raise click.ClickException(f"Cannot read {path}: no such file.")
-    assert settings.store is not None
-    store = _open_store(settings)
+    assert settings.store is not None or settings.engine is not None
+    store = _open_any(settings)
     try:
         before, started = len(store), time.perf_counter()
         for path in files:
@@ -242,7 +299,7 @@ def load(
         added = len(store) - before
         click.echo(
             f"Loaded {added:,} triples in {elapsed:.1f} s ({added / max(elapsed, 1e-9):,.0f} "
-            f"triples/s) into {settings.store}.",
+            f"triples/s) into {settings.engine or settings.store}.",
             err=True,
         )
     finally:
@@ -253,7 +310,15 @@ def load(
 @click.argument("query")
 @click.option("--format", "format_name", help="Result format: json, xml, csv, tsv, turtle, …")
 @_store_options
-def query(query: str, format_name: str | None, store_dir: Path | None) -> None:
+@_engine_options
+def query(
+    query: str,
+    format_name: str | None,
+    store_dir: Path | None,
+    engine: str | None,
+    engine_update: str | None,
+    engine_store: str | None,
+) -> None:
     """Run a SPARQL query against the store (QUERY, @FILE, or - for standard input).
 
     Works while a server is running on the same store: it reads a snapshot.
@@ -265,11 +330,10 @@ def query(query: str, format_name: str | None, store_dir: Path | None) -> None:
             query = Path(query[1:]).read_text(encoding="utf-8")
         except OSError as error:
             raise click.ClickException(f"Cannot read {query[1:]}: {error.strerror}") from error
-    settings = _settings(store=store_dir)
-    assert settings.store is not None
+    settings = _settings(store=store_dir, **_engine_given(engine, engine_update, engine_store))
     try:
         text = check_query(query)
-        store = Store.open_read_only(settings.store, base_iri=settings.base_iri)
+        store = _read_store(settings)
         evaluation = store.evaluate(
             QueryRequest(query, union_default_graph=not text.has_dataset_clause)
         )
@@ -289,14 +353,22 @@ def query(query: str, format_name: str | None, store_dir: Path | None) -> None:
 @click.option("--graph", help="Dump only this named graph (needed for Turtle, N-Triples…).")
 @click.option("--format", "format_hint", help="Format, when the file suffix does not say it.")
 @_store_options
-def dump(file: Path, graph: str | None, format_hint: str | None, store_dir: Path | None) -> None:
+@_engine_options
+def dump(
+    file: Path,
+    graph: str | None,
+    format_hint: str | None,
+    store_dir: Path | None,
+    engine: str | None,
+    engine_update: str | None,
+    engine_store: str | None,
+) -> None:
     """Write the store to FILE (- for standard output); N-Quads or TriG keep the graphs."""
-    settings = _settings(store=store_dir)
-    assert settings.store is not None
+    settings = _settings(store=store_dir, **_engine_given(engine, engine_update, engine_store))
     if file == Path("-") and not format_hint:
         raise click.UsageError("Writing to standard output needs --format (e.g. nq).")
     try:
-        store = Store.open_read_only(settings.store, base_iri=settings.base_iri)
+        store = _read_store(settings)
         if file == Path("-"):
             store.dump(sys.stdout.buffer, format_hint or "nq", graph)
             return
@@ -309,6 +381,31 @@ def dump(file: Path, graph: str | None, format_hint: str | None, store_dir: Path
         _fail(error)
     except OSError as error:
         raise click.ClickException(f"Cannot write {file}: {error.strerror}") from error
+
+
+def _read_store(settings: Settings) -> Any:
+    """A snapshot of the on-disk store, or the engine (read only: not checked for writing).
+
+    Raises:
+        StoreError: it cannot be opened or reached.
+    """
+    if settings.engine is None:
+        assert settings.store is not None
+        return Store.open_read_only(settings.store, base_iri=settings.base_iri)
+    import os
+
+    from panorama.remote_store import ENV_PASSWORD, ENV_USER, RemoteStore
+
+    store = RemoteStore(
+        settings.engine,
+        base_iri=settings.base_iri,
+        update_url=settings.engine_update,
+        store_url=settings.engine_store,
+        user=os.environ.get(ENV_USER) or None,
+        password=os.environ.get(ENV_PASSWORD, ""),
+    )
+    store.check()
+    return store
 
 
 # --- validate (panorama.validation) ---
@@ -357,8 +454,12 @@ def validate(files: tuple[Path, ...], output: str, lang: str, syntax: str | None
 # Contributors and contributions -------------------------------------------------------------
 
 
-def _ledger(store_dir: Path | None) -> Ledger:
-    settings = _settings(store=store_dir)
+def _ledger(store_dir: Path | None, engine: dict | None = None) -> ContributionLedger:
+    settings = _settings(store=store_dir, **(engine or {}))
+    if settings.engine is not None:
+        from panorama.engine_ledger import EngineLedger
+
+        return EngineLedger(_open_any(settings))
     assert settings.store is not None
     settings.store.mkdir(parents=True, exist_ok=True)
     try:
@@ -376,10 +477,11 @@ def token() -> None:
 @token.command("create")
 @click.argument("name")
 @_store_options
-def token_create(name: str, store_dir: Path | None) -> None:
+@_engine_options
+def token_create(name: str, store_dir: Path | None, **engine: str | None) -> None:
     """Create contributor NAME and print its token, once: only a hash is kept."""
     try:
-        secret = _ledger(store_dir).create_contributor(name)
+        secret = _ledger(store_dir, engine).create_contributor(name)
     except PanoramaError as error:
         _fail(error)
     click.echo(secret)
@@ -391,9 +493,14 @@ def token_create(name: str, store_dir: Path | None) -> None:
 
 @token.command("list")
 @_store_options
-def token_list(store_dir: Path | None) -> None:
+@_engine_options
+def token_list(store_dir: Path | None, **engine: str | None) -> None:
     """List contributors: name, created, revoked."""
-    for contributor in _ledger(store_dir).contributors():
+    try:
+        contributors = _ledger(store_dir, engine).contributors()
+    except PanoramaError as error:
+        _fail(error)
+    for contributor in contributors:
         state = f"revoked {contributor.revoked}" if contributor.revoked else "active"
         click.echo(f"{contributor.name}\t{contributor.created}\t{state}")
 
@@ -401,10 +508,11 @@ def token_list(store_dir: Path | None) -> None:
 @token.command("revoke")
 @click.argument("name")
 @_store_options
-def token_revoke(name: str, store_dir: Path | None) -> None:
+@_engine_options
+def token_revoke(name: str, store_dir: Path | None, **engine: str | None) -> None:
     """Revoke NAME's token; it stops working at once."""
     try:
-        _ledger(store_dir).revoke(name)
+        _ledger(store_dir, engine).revoke(name)
     except PanoramaError as error:
         _fail(error)
     click.echo(f"Revoked {name!r}.", err=True)
@@ -453,9 +561,14 @@ def contributions() -> None:
 
 @contributions.command("list")
 @_store_options
-def contributions_list(store_dir: Path | None) -> None:
+@_engine_options
+def contributions_list(store_dir: Path | None, **engine: str | None) -> None:
     """Every accepted version, newest first: id, contributor, time, triples, message."""
-    for version in _ledger(store_dir).versions():
+    try:
+        versions = _ledger(store_dir, engine).versions()
+    except PanoramaError as error:
+        _fail(error)
+    for version in versions:
         click.echo(
             f"{version.id}\t{version.contributor}\t{version.created}\t{version.triples}"
             f"\t{version.message or ''}"

@@ -81,6 +81,25 @@ class Settings(BaseSettings):
         16, ge=0, description="Largest answer kept, in MiB (larger ones are streamed each time)."
     )
     bundle: Path = Field(default_factory=bundle_root, description="Folder of bundled files.")
+    # --- external SPARQL engine (panorama.remote_store, docs/engines.md) ---
+    engine: str | None = Field(
+        None,
+        description="Query URL of a SPARQL 1.1 engine to keep the data in, instead of the "
+        "embedded store (credentials: PANORAMA_ENGINE_USER, PANORAMA_ENGINE_PASSWORD).",
+    )
+    engine_update: str | None = Field(
+        None, description="The engine's SPARQL Update URL [default: the query URL]."
+    )
+    engine_store: str | None = Field(
+        None, description="The engine's Graph Store Protocol URL [default: the query URL]."
+    )
+    engine_refresh: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds a check for other servers' writes is trusted (0: every request "
+        "waits for a check that started after it arrived).",
+    )
+    # --- end external SPARQL engine ---
     # --- dataset description (panorama.dataset) ---
     contact_url: str | None = Field(
         None,
@@ -116,6 +135,21 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("engine", "engine_update", "engine_store")
+    @classmethod
+    def _engine_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"an engine URL must be an http(s) URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _engine_named_first(self) -> Settings:
+        if self.engine is None and (self.engine_update or self.engine_store):
+            raise ValueError(
+                "engine_update and engine_store go with engine (the query URL): give --engine"
+            )
+        return self
+
     @model_validator(mode="after")
     def _bundle_exists(self) -> Settings:
         if not (self.bundle / "ontology").is_dir():
@@ -124,4 +158,5 @@ class Settings(BaseSettings):
 
     @property
     def in_memory(self) -> bool:
-        return self.store is None
+        """Whether nothing is kept in a local store directory (``--memory``, or an engine)."""
+        return self.store is None or self.engine is not None

@@ -8,7 +8,8 @@ so every earlier version can be read and restored.
 
 Order of a write, so that a crash never shows a half-accepted contribution:
 1. the version is kept in the ledger, marked unapplied;
-2. one store transaction replaces the graph and writes its PROV description;
+2. one store transaction replaces the graph and writes its PROV description (and, for a
+   ledger kept in the engine, the version itself: then steps 1 and 3 write nothing);
 3. the ledger marks the version applied; only then does the client hear 201.
 At start-up, ``reconcile`` settles versions a crash left between 1 and 3.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from panorama.errors import BadRequest, Forbidden
-from panorama.ledger import Contributor, Ledger, Version
+from panorama.ledger import ContributionLedger, Contributor, Version
 from panorama.store import Record, Store, sparql_literal
 
 __all__ = ["ACCEPTED_TYPES", "Contributions", "contribution_iri", "contributor_graph"]
@@ -53,7 +54,7 @@ class Accepted:
 class Contributions:
     """The contribution workflow over one store and its ledger."""
 
-    def __init__(self, store: Store, ledger: Ledger) -> None:
+    def __init__(self, store: Store, ledger: ContributionLedger) -> None:
         self.store = store
         self.ledger = ledger
         self.log_graph = f"{store.base_iri}graph/contribution-log"
@@ -111,7 +112,10 @@ class Contributions:
                     graph,
                     data,
                     ACCEPTED_TYPES[media_type],
-                    records=[self._log_record(contributor, version, graph)],
+                    records=[
+                        self._log_record(contributor, version, graph),
+                        *self.ledger.statements(version),
+                    ],
                 )
             except BaseException:
                 self.ledger.discard(version.id)
@@ -179,6 +183,8 @@ class Contributions:
         Returns:
             the ids that were dropped.
         """
+        if self.ledger.written_with_store:
+            return []
         dropped = []
         candidates = [*self.ledger.unapplied(), *(v.id for v in self.ledger.versions())]
         for version_id in candidates:

@@ -96,7 +96,7 @@ class ContributionDesk:
         self.max_bytes = max_bytes
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def authenticate(self, token: str | None) -> Contributor:
+    async def authenticate(self, token: str | None) -> Contributor:
         """Raises Unauthorized (401) unless ``token`` belongs to an active contributor."""
         if not token:
             raise Unauthorized(
@@ -104,7 +104,8 @@ class ContributionDesk:
                 "create NAME`).",
                 headers={"WWW-Authenticate": 'Bearer realm="cluster-panorama"'},
             )
-        contributor = self.contributions.ledger.contributor_for(token)
+        # In a thread: the ledger is a file, or a request to the engine.
+        contributor = await run_in_threadpool(self.contributions.ledger.contributor_for, token)
         if contributor is None:
             raise Unauthorized(
                 "This token is not valid (unknown or revoked). Ask the operator for a new one.",
@@ -179,7 +180,7 @@ class ContributionDesk:
     async def submit(self, request: Request) -> Response:
         """POST /contributions."""
         sent = await self._read(request)
-        contributor = self.authenticate(sent.token)
+        contributor = await self.authenticate(sent.token)
         self.contributions.check_target(contributor, request.query_params.get("graph"))
         if not sent.data.strip():
             raise BadRequest("The contribution is empty.")
@@ -193,8 +194,8 @@ class ContributionDesk:
 
     async def rollback(self, request: Request, version_id: str) -> Response:
         """POST /contributions/{id}/rollback: the contributor restores an earlier version."""
-        contributor = self.authenticate(_bearer(request))
-        version, content = self.contributions.restorable(version_id)
+        contributor = await self.authenticate(_bearer(request))
+        version, content = await run_in_threadpool(self.contributions.restorable, version_id)
         self.contributions.check_target(
             contributor, self.contributions.graph_of(Contributor(version.contributor, "", None))
         )

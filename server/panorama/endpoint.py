@@ -11,6 +11,7 @@ the answers are the same, only slower (``tests/test_sparql_shortcut.py`` compare
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -37,9 +38,11 @@ async def answer(request: Request) -> Response:
     state = request.app.state
     protocol = await read_protocol_request(request, state.settings.max_query_bytes)
     if protocol.query is None:
+        # In a thread: on an engine, counting the graphs is a request to it.
+        sizes = await run_in_threadpool(state.store.graph_sizes)
         return service_description_response(
             request,
-            DatasetSummary(state.store.graph_sizes()),
+            DatasetSummary(sizes),
             timeout=state.settings.query_timeout,
             format_param=protocol.formats,
         )

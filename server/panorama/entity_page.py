@@ -170,12 +170,16 @@ def schema_types(store: Store, types: tuple[URIRef, ...]) -> list[str]:
     """schema.org types a resource has through the ontology's class mappings."""
     if not types:
         return []
-    values = " ".join(t.n3() for t in types)
+    # One path per type, each starting from a constant: Virtuoso 7.2 refuses a path whose
+    # start is bound by VALUES ("transitive start not given").
+    paths = " UNION ".join(
+        f"""{{ {t.n3()} (<http://www.w3.org/2000/01/rdf-schema#subClassOf>
+                |<http://www.w3.org/2002/07/owl#equivalentClass>)* ?schema }}"""
+        for t in types
+    )
     rows = store.select(
         QueryRequest(
-            f"""SELECT DISTINCT ?schema WHERE {{ VALUES ?t {{ {values} }}
-                  ?t (<http://www.w3.org/2000/01/rdf-schema#subClassOf>
-                      |<http://www.w3.org/2002/07/owl#equivalentClass>)* ?schema
+            f"""SELECT DISTINCT ?schema WHERE {{ {paths}
                   FILTER(STRSTARTS(STR(?schema), "{_SCHEMA}")) }}"""
         )
     )

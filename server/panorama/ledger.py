@@ -1,12 +1,16 @@
-"""The ledger: contributors' tokens and every version of every contribution, in SQLite.
+"""The ledger: contributors' tokens and every version of every contribution.
 
-It lives beside the Oxigraph store (``{store}/ledger.sqlite3``) because the CLI must
-create and revoke tokens while a server holds the store's lock, and SQLite lets several
-processes share a file safely. Only a SHA-256 hash of each token is kept.
+``ContributionLedger`` is what the contribution workflow needs of a ledger; two kinds
+satisfy it. ``Ledger`` (here) keeps it in SQLite beside the embedded store
+(``{store}/ledger.sqlite3``), because the CLI must create and revoke tokens while a server
+holds the store's lock, and SQLite lets several processes share a file safely.
+``engine_ledger.EngineLedger`` keeps it in a private graph of a SPARQL engine, so that
+several servers on one engine share it. Only a SHA-256 hash of each token is kept.
 
-A contribution's version is written here before the graph changes and marked *applied*
-once the store's transaction has committed; a version left unapplied by a crash is never
-shown as accepted.
+In SQLite, a contribution's version is written before the graph changes and marked
+*applied* once the store's transaction has committed; a version left unapplied by a crash
+is never shown as accepted. In the engine, the version is written by the same request that
+replaces the graph (``statements``), so there is nothing to settle.
 """
 
 from __future__ import annotations
@@ -16,14 +20,26 @@ import hashlib
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from panorama.errors import BadRequest, PanoramaError
+from panorama.store import Record
 
-__all__ = ["Contributor", "Ledger", "LedgerError", "Version"]
+__all__ = [
+    "ContributionLedger",
+    "Contributor",
+    "Ledger",
+    "LedgerError",
+    "Version",
+    "check_name",
+    "new_token",
+    "new_version",
+    "token_hash",
+]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _SCHEMA = """
@@ -86,12 +102,106 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What a ledger keeps of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_hash = token_hash
+
+
+def check_name(name: str) -> None:
+    """Raises BadRequest unless ``name`` can name a contributor (a lowercase slug)."""
+    if not _NAME.match(name):
+        raise BadRequest(
+            f"{name!r} is not a contributor name: use 2 to 63 lowercase letters, digits "
+            "and hyphens, such as 'its-owl'."
+        )
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_version(
+    *,
+    contributor: str,
+    content: bytes,
+    media_type: str,
+    triples: int,
+    message: str | None,
+    replaces: str | None,
+    restores: str | None,
+) -> Version:
+    """A new version, not yet applied: its id sorts by creation time."""
+    created = _now()
+    version_id = created[:19].replace(":", "").replace("-", "") + "-" + secrets.token_hex(4)
+    return Version(
+        id=version_id,
+        contributor=contributor,
+        created=created,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        triples=triples,
+        media_type=media_type,
+        message=message,
+        replaces=replaces,
+        restores=restores,
+        applied=False,
+    )
+
+
+class ContributionLedger(Protocol):
+    """What the contribution workflow (``contributions.py``) needs of a ledger."""
+
+    #: Whether a version is written by the store's own transaction (``statements``), so
+    #: the ledger and the store cannot disagree and ``reconcile`` has nothing to do.
+    written_with_store: bool
+
+    def create_contributor(self, name: str) -> str: ...
+
+    def revoke(self, name: str) -> None: ...
+
+    def contributors(self) -> list[Contributor]: ...
+
+    def contributor_for(self, token: str) -> Contributor | None: ...
+
+    def record(
+        self,
+        *,
+        contributor: str,
+        content: bytes,
+        media_type: str,
+        triples: int,
+        report: str,
+        message: str | None,
+        replaces: str | None,
+        restores: str | None = None,
+    ) -> Version: ...
+
+    def statements(self, version: Version) -> Sequence[Record]:
+        """What the store must write about ``version`` in the transaction that applies it."""
+        ...
+
+    def mark_applied(self, version_id: str) -> None: ...
+
+    def discard(self, version_id: str) -> None: ...
+
+    def versions(self, contributor: str | None = None) -> list[Version]: ...
+
+    def version(self, version_id: str) -> Version | None: ...
+
+    def content(self, version_id: str) -> tuple[bytes, str]: ...
+
+    def latest(self, contributor: str) -> Version | None: ...
+
+    def unapplied(self) -> list[str]: ...
+
+
 class Ledger:
-    """Tokens and contribution versions of one store."""
+    """Tokens and contribution versions of one embedded store, in SQLite."""
+
+    written_with_store = False
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -121,12 +231,8 @@ class Ledger:
         Raises:
             BadRequest: the name is not a lowercase slug, or is taken.
         """
-        if not _NAME.match(name):
-            raise BadRequest(
-                f"{name!r} is not a contributor name: use 2 to 63 lowercase letters, digits "
-                "and hyphens, such as 'its-owl'."
-            )
-        token = secrets.token_urlsafe(32)
+        check_name(name)
+        token = new_token()
         with self._connect() as connection:
             try:
                 connection.execute(
@@ -181,20 +287,14 @@ class Ledger:
         restores: str | None = None,
     ) -> Version:
         """Keep a new version, not yet applied."""
-        created = _now()
-        version_id = created[:19].replace(":", "").replace("-", "") + "-" + secrets.token_hex(4)
-        version = Version(
-            id=version_id,
+        version = new_version(
             contributor=contributor,
-            created=created,
-            sha256=hashlib.sha256(content).hexdigest(),
-            size=len(content),
-            triples=triples,
+            content=content,
             media_type=media_type,
+            triples=triples,
             message=message,
             replaces=replaces,
             restores=restores,
-            applied=False,
         )
         with self._connect() as connection:
             connection.execute(
@@ -204,7 +304,7 @@ class Ledger:
                 (
                     version.id,
                     contributor,
-                    created,
+                    version.created,
                     version.sha256,
                     version.size,
                     triples,
@@ -217,6 +317,10 @@ class Ledger:
                 ),
             )
         return version
+
+    def statements(self, version: Version) -> Sequence[Record]:
+        """Nothing: SQLite is not the store, so the version is marked applied afterwards."""
+        return ()
 
     def mark_applied(self, version_id: str) -> None:
         with self._connect() as connection:

@@ -55,7 +55,14 @@ from panorama.store import (
     sparql_literal,
 )
 
-__all__ = ["ENV_PASSWORD", "ENV_USER", "EngineResponse", "RemoteStore"]
+__all__ = [
+    "ENV_PASSWORD",
+    "ENV_USER",
+    "EngineResponse",
+    "EngineUnavailable",
+    "RemoteEvaluation",
+    "RemoteStore",
+]
 
 ENV_USER = "PANORAMA_ENGINE_USER"
 ENV_PASSWORD = "PANORAMA_ENGINE_PASSWORD"
@@ -93,12 +100,23 @@ class _Dialect:
     #: Graph Store GET and a CONSTRUCT end early with 200 OK; a SELECT says so only in an
     #: ``X-SPARQL-MaxRows`` header).
     cuts_answers: bool = False
+    #: Datatypes whose literals ``INSERT DATA`` refuses (Virtuoso 7.2: "SR553: Literal of
+    #: type xsd:duration can not be created from SQL value of type INTEGER"); they are
+    #: made with ``STRDT`` in a template instead.
+    computed_datatypes: frozenset[str] = frozenset()
 
 
 _DIALECTS = {
     "oxigraph": _Dialect("oxigraph", lists_graphs_cheaply=True),
     "virtuoso": _Dialect(
-        "virtuoso", template_limit=1000, template_one_graph=True, cuts_answers=True
+        "virtuoso",
+        template_limit=1000,
+        template_one_graph=True,
+        cuts_answers=True,
+        computed_datatypes=frozenset(
+            f"http://www.w3.org/2001/XMLSchema#{name}"
+            for name in ("duration", "yearMonthDuration", "dayTimeDuration")
+        ),
     ),
 }
 _GENERIC = _Dialect("generic")
@@ -107,6 +125,12 @@ _GENERIC = _Dialect("generic")
 def _dialect(server: str) -> _Dialect:
     product = server.split("/", 1)[0].strip().lower()
     return _DIALECTS.get(product, _GENERIC)
+
+
+class EngineUnavailable(StoreError):
+    """The engine cannot be reached or did not answer in time: try again later (503)."""
+
+    status = 503
 
 
 @dataclass
@@ -301,6 +325,23 @@ def _graph_blocks(quads: Sequence[ox.Quad], block: int | None = _BLOCK) -> str:
     return "\n".join(blocks)
 
 
+def _computed_insert(quads: Sequence[ox.Quad]) -> str:
+    """One ``INSERT {…} WHERE {…}`` that makes each quad's literal object with ``STRDT``."""
+    by_graph: dict[str, list[str]] = {}
+    binds = []
+    for index, quad in enumerate(quads):
+        literal = quad.object
+        assert isinstance(literal, ox.Literal)
+        by_graph.setdefault(quad.graph_name.value, []).append(
+            f"{quad.subject} {quad.predicate} ?computed{index} ."
+        )
+        binds.append(
+            f"BIND(STRDT({sparql_literal(literal.value)}, {literal.datatype}) AS ?computed{index})"
+        )
+    blocks = " ".join(f"GRAPH <{g}> {{ {' '.join(t)} }}" for g, t in by_graph.items())
+    return f"INSERT {{ {blocks} }} WHERE {{ {' '.join(binds)} }}"
+
+
 def _components(quads: Sequence[ox.Quad]) -> list[list[ox.Quad]]:
     """The quads that share blank nodes, together (connected components, in order)."""
     parent: dict[str, str] = {}
@@ -354,6 +395,39 @@ def _templates(quads: Sequence[ox.Quad], dialect: _Dialect) -> list[list[ox.Quad
             groups.append([])
         groups[-1].extend(component)
     return [group for groups in templates.values() for group in groups]
+
+
+class RemoteEvaluation:
+    """A query whose answer is streamed from the engine as ``serialize`` writes it.
+
+    ``Store.evaluate``'s counterpart, for the server's own whole-dataset writers (the
+    Turtle dump): a graph is parsed as the engine sends it and written by Oxigraph's
+    serializer, so the output is the same whichever engine answers.
+    """
+
+    def __init__(self, store: RemoteStore, request: QueryRequest, kind: str) -> None:
+        self.kind = kind
+        self._store = store
+        self._request = request
+
+    def serialize(self, output: IO[bytes], media_type: str) -> None:
+        """Write the answer to ``output`` in ``media_type``.
+
+        Raises:
+            StoreError: the engine fails or cannot be reached.
+        """
+        if self.kind == "graph":
+            triples = self._store._streamed_triples(self._request)
+            ox.serialize(triples, output, ox.RdfFormat.from_media_type(media_type))
+            return
+        response = self._store._query(self._request, _RESULTS_JSON, "a query")
+        results_format = ox.QueryResultsFormat.from_media_type(media_type)
+        if self.kind == "boolean":  # Virtuoso answers an ASK as a one-row SELECT
+            answer = ox.Store().query("ASK {}" if _boolean(response) else "ASK { FILTER(false) }")
+            answer.serialize(output, results_format)
+            return
+        results = ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON)
+        results.serialize(output, results_format)
 
 
 class _EngineAuth(httpx.Auth):
@@ -547,11 +621,11 @@ class RemoteStore:
         self, url: str, what: str, error: httpx.HTTPError, timeout: httpx.Timeout
     ) -> StoreError:
         if isinstance(error, httpx.TimeoutException):
-            return StoreError(
+            return EngineUnavailable(
                 f"The SPARQL engine at {url} did not answer {what} within {timeout.read:.0f} s "
                 f"({type(error).__name__}). It may be overloaded, or the request too large."
             )
-        return StoreError(
+        return EngineUnavailable(
             f"Cannot reach the SPARQL engine at {url} for {what} ({type(error).__name__}: "
             f"{error or 'no detail'}). Check that the engine is running and that the URL given "
             "to --engine (and --engine-update, --engine-store) is right."
@@ -655,21 +729,93 @@ class RemoteStore:
             ) from error
         return [{name: _term(row[name]) for name in names if name in row} for row in bindings]
 
-    def construct(self, request: QueryRequest) -> Graph:
-        """Run a CONSTRUCT or DESCRIBE query into an rdflib graph, for the server's own use."""
+    def construct(self, request: QueryRequest, into: Graph | None = None) -> Graph:
+        """Run a CONSTRUCT or DESCRIBE query into an rdflib graph, for the server's own use.
+
+        Args:
+            into: the graph to add the triples to (a new one if None).
+        """
         if _query_form(request.query) not in ("CONSTRUCT", "DESCRIBE", None):
             raise BadRequest("construct() runs CONSTRUCT and DESCRIBE queries only.")
         response = self._query(request, _N_TRIPLES, "a CONSTRUCT query")
-        graph = Graph()
-        for triple in ox.parse(response.content, self._answer_format(response)):
-            graph.add(
-                (
-                    _to_rdflib(triple.subject),
-                    _to_rdflib(triple.predicate),
-                    _to_rdflib(triple.object),
-                )
+        graph = Graph() if into is None else into
+        graph.addN(
+            (
+                _to_rdflib(triple.subject),
+                _to_rdflib(triple.predicate),
+                _to_rdflib(triple.object),
+                graph,
             )
+            for triple in ox.parse(response.content, self._answer_format(response))
+        )
         return graph
+
+    def triples(self, request: QueryRequest) -> list[tuple[Node, Node, Node]]:
+        """Run a CONSTRUCT or DESCRIBE query and return its triples as rdflib terms."""
+        if _query_form(request.query) not in ("CONSTRUCT", "DESCRIBE", None):
+            raise BadRequest("triples() runs CONSTRUCT and DESCRIBE queries only.")
+        response = self._query(request, _N_TRIPLES, "a CONSTRUCT query")
+        return [
+            (_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object))
+            for triple in ox.parse(response.content, self._answer_format(response))
+        ]
+
+    def evaluate(self, request: QueryRequest) -> RemoteEvaluation:
+        """A query whose answer streams from the engine when it is serialized."""
+        form = _query_form(request.query)
+        kind = {"ASK": "boolean", "CONSTRUCT": "graph", "DESCRIBE": "graph"}.get(
+            form or "", "solutions"
+        )
+        return RemoteEvaluation(self, request, kind)
+
+    def _streamed_triples(self, request: QueryRequest) -> Iterator[ox.Triple]:
+        """The triples of a CONSTRUCT or DESCRIBE answer, parsed as the engine sends them."""
+        text = request.query
+        if request.substitutions:
+            text = _with_bindings(text, request.substitutions)
+        form = [("query", text), *self._dataset(request, text)]
+        what = "a CONSTRUCT query"
+        try:
+            with self._client.stream(
+                "POST",
+                self.query_url,
+                content=urlencode(form).encode(),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": _N_TRIPLES,
+                },
+                timeout=self._write_timeout,
+            ) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._refusal(response, what)
+                yield from ox.parse(_Chunks(response.iter_bytes()), self._answer_format(response))
+        except httpx.HTTPError as error:
+            raise self._unreachable(self.query_url, what, error, self._write_timeout) from error
+
+    def protocol_form(self, request: QueryRequest) -> tuple[str, list[tuple[str, str]]]:
+        """The query text (parameters bound) and the protocol's dataset parameters for it.
+
+        What ``select`` sends, for a caller that sends the query itself (the ``/sparql``
+        proxy). Reads the store's graph list when it is not known for this version.
+        """
+        text = request.query
+        if request.substitutions:
+            text = _with_bindings(text, request.substitutions)
+        return text, self._dataset(request, text)
+
+    @property
+    def knows_named_graphs(self) -> bool:
+        """Whether ``named_graphs`` (and so ``protocol_form``) answers without a request."""
+        return self._named_graphs is not None and self._named_graphs[0] == self.version
+
+    def private_graph(self, name: str) -> str:
+        """A graph for the server's own records, outside ``graph_prefix``.
+
+        Outside the prefix, it is in no union default graph, dump, count or listing, and
+        the ``/sparql`` proxy refuses queries that name it.
+        """
+        return f"urn:x-panorama:{name}:{self.base_iri}"
 
     @staticmethod
     def _answer_format(response: httpx.Response) -> ox.RdfFormat:
@@ -709,6 +855,49 @@ class RemoteStore:
             whether the store changed (``on_change`` was called and ``version`` moved).
         """
         current = self.revision()
+        if current == self._seen_revision:
+            return False
+        self._seen_revision = current
+        self._changed()
+        return True
+
+    async def arefresh(self) -> bool:
+        """``refresh`` over the async client, for the event loop.
+
+        If the engine cannot be asked, the caches forget anyway (an answer kept from
+        before could be stale), and the error is raised.
+
+        Raises:
+            EngineUnavailable: the engine cannot be reached.
+            StoreError: it fails.
+        """
+        query = (
+            f"SELECT ?r WHERE {{ GRAPH <{self.catalog_graph}> {{ "
+            f"<{self.catalog_graph}> <{_REVISION}> ?r }} }}"
+        )
+        try:
+            response = await self._async_client().post(
+                self.query_url,
+                content=urlencode([("query", query)]).encode(),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": _RESULTS_JSON,
+                },
+            )
+            if not response.is_success:
+                raise self._refusal(response, "the revision query")
+            rows = response.json()["results"]["bindings"]
+        except (httpx.HTTPError, StoreError, ValueError, KeyError, TypeError) as error:
+            self._seen_revision = None
+            self._changed()
+            if isinstance(error, httpx.HTTPError):
+                raise self._unreachable(
+                    self.query_url, "the revision query", error, self._timeout
+                ) from error
+            if isinstance(error, StoreError):
+                raise
+            raise StoreError(f"The revision query failed: {error}") from error
+        current = " ".join(sorted(str(row["r"]["value"]) for row in rows if "r" in row))
         if current == self._seen_revision:
             return False
         self._seen_revision = current
@@ -842,15 +1031,22 @@ class RemoteStore:
 
     @contextlib.asynccontextmanager
     async def query_stream(
-        self, query: str, accept: str, params: Sequence[tuple[str, str]] = ()
+        self,
+        query: str,
+        accept: str,
+        params: Sequence[tuple[str, str]] = (),
+        *,
+        timeout: float | None = None,
     ) -> AsyncIterator[EngineResponse]:
         """Send a client's query as it is and stream the engine's answer, for a proxy.
 
         ``params`` are further SPARQL protocol parameters (``default-graph-uri``…). The
         response is yielded whatever its status; reading ``body`` streams it.
+        ``timeout`` (seconds) bounds each read; None keeps the store's read timeout (a
+        proxy that enforces its own deadline passes a larger one).
 
         Raises:
-            StoreError: the engine cannot be reached.
+            EngineUnavailable: the engine cannot be reached.
         """
         client = self._async_client()
         request = client.build_request(
@@ -858,6 +1054,7 @@ class RemoteStore:
             self.query_url,
             content=urlencode([("query", query), *params]).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
+            timeout=self._timeout if timeout is None else httpx.Timeout(timeout, connect=10.0),
         )
         try:
             response = await client.send(request, stream=True)
@@ -949,6 +1146,16 @@ class RemoteStore:
                     <{_SPDX}checksumValue> {sparql_literal(sha256)} ] .""",
         )
 
+    def update(self, operations: Sequence[str]) -> None:
+        """Send the server's own SPARQL Update ``operations`` as one request.
+
+        The revision moves with them, as with every write: other servers' caches forget.
+
+        Raises:
+            StoreError: the engine refuses or fails.
+        """
+        self._write(operations, [])
+
     def drop_graph(self, graph: str) -> None:
         """Remove a graph and its catalog entry, in one request."""
         self._write(
@@ -1022,11 +1229,19 @@ class RemoteStore:
             *additions,
             ox.Quad(catalog, ox.NamedNode(_REVISION), ox.Literal(token), catalog),
         ]
-        ground = [q for q in additions if not _has_blank_node(q)]
-        linked = [q for q in additions if _has_blank_node(q)]
         if self._dialect is None:
             self.check()
-        templates = _templates(linked, self._dialect or _GENERIC)
+        dialect = self._dialect or _GENERIC
+        computed = [
+            q
+            for q in additions
+            if isinstance(q.object, ox.Literal)
+            and q.object.datatype.value in dialect.computed_datatypes
+            and not _has_blank_node(q)
+        ]
+        ground = [q for q in additions if not _has_blank_node(q) and q not in computed]
+        linked = [q for q in additions if _has_blank_node(q)]
+        templates = _templates(linked, dialect)
         parts = [
             *operations,
             f"DELETE WHERE {{ GRAPH <{self.catalog_graph}> {{ "
@@ -1036,6 +1251,10 @@ class RemoteStore:
             # is not allowed in a constant clause"); a template over one empty solution
             # makes one new node per label, everywhere in the template.
             *(f"INSERT {{\n{_graph_blocks(group, None)}\n}} WHERE {{}}" for group in templates),
+            *(
+                _computed_insert(computed[start : start + _BLOCK])
+                for start in range(0, len(computed), _BLOCK)
+            ),
         ]
         try:
             self._post_update(" ;\n".join(parts))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -84,10 +85,11 @@ class ValidationService:
 
     async def validate(self, submission: Submission) -> Report:
         assert self.pool is not None and self.store is not None, "the app has not started"
+        # In a thread: on an engine, reading the catalog (and the reference, when it
+        # changed) is a request to it.
+        reference = await run_in_threadpool(self.references.get, self.store)
         return await self.pool.validate(
-            submission,
-            self.references.get(self.store),
-            max_triples=self.settings.validation_max_triples,
+            submission, reference, max_triples=self.settings.validation_max_triples
         )
 
 
