@@ -33,6 +33,7 @@ import anyio.to_thread
 import pyoxigraph as ox
 
 from panorama.cache import VersionedCache
+from panorama.chunks import CHUNK
 from panorama.errors import (
     BadRequest,
     PanoramaError,
@@ -40,7 +41,7 @@ from panorama.errors import (
     QueryTimeout,
     ServiceUnavailable,
 )
-from panorama.executor import CHUNK, PoolStats, QueryJob
+from panorama.executor import PoolStats, QueryJob
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from panorama.query_scope import scope_query
 from panorama.remote_store import EngineResponse, EngineUnavailable, RemoteStore

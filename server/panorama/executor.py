@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Protocol
 
 from panorama.cache import VersionedCache
-from panorama.chunks import CHUNK, ChunkWriter
+from panorama.chunks import ChunkWriter
 from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from panorama.resources import PageJob, ResourceAnswer, render_resource
@@ -49,7 +49,6 @@ from panorama.templating import preload
 from panorama.worker_processes import WorkerProcess, error_class, receive_job
 
 __all__ = [
-    "CHUNK",
     "PoolStats",
     "QueryAnswer",
     "QueryJob",

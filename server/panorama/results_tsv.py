@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from xml.etree.ElementTree import Element, XMLPullParser
 
+from panorama.chunks import CHUNK
+
 __all__ = ["XML_RESULTS", "tsv_from_xml"]
 
 XML_RESULTS = "application/sparql-results+xml"
 _NS = "{http://www.w3.org/2005/sparql-results#}"
-_CHUNK = 64 * 1024
 
 
 def _string(value: str) -> str:
@@ -78,7 +79,7 @@ async def tsv_from_xml(xml: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
                 size += len(line)
                 if results is not None:
                     results.clear()  # the results written so far
-        if size >= _CHUNK:
+        if size >= CHUNK:
             yield "".join(out).encode()
             out, size = [], 0
     parser.close()
