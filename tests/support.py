@@ -1,17 +1,24 @@
-"""Shared test helpers: a small example bundle and a real uvicorn server in a thread."""
+"""Shared test helpers: a small example bundle, a real uvicorn server in a thread, and the
+backends a server can run on (the embedded store, or a real engine of ``engines.py``)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
+from engines import Engine, EngineShelf
 from panorama.app import create_app
 from panorama.config import Settings
+from panorama.remote_store import ENV_PASSWORD, ENV_USER
 
 REPO = Path(__file__).resolve().parents[1]
 # A small graph whose every answer the tests can work out by hand.
@@ -70,10 +77,14 @@ class Listener:
 
 
 class LiveServer:
-    """A uvicorn server in a thread on 127.0.0.1 with a port the OS picked."""
+    """A uvicorn server in a thread on 127.0.0.1 with a port the OS picked.
 
-    def __init__(self, settings: Settings) -> None:
+    ``engine``: the engine its data is on, when it runs on one (``Backend.serve``).
+    """
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
+        self.engine = engine
         config = uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
         )
@@ -106,6 +117,71 @@ class LiveServer:
         while not isinstance(app, FastAPI):
             app = app.app
         return app
+
+
+#: What a server's data can be kept in: the embedded store, or one of the engines.
+BACKENDS = ("embedded", "oxigraph", "virtuoso")
+
+
+def engine_environ(engine: Engine) -> dict[str, str]:
+    """The engine's writer as ``PANORAMA_ENGINE_USER``/``_PASSWORD`` give it."""
+    if engine.user is None:
+        return {}
+    return {ENV_USER: engine.user, ENV_PASSWORD: engine.password or ""}
+
+
+@contextmanager
+def engine_credentials(engine: Engine) -> Iterator[None]:
+    """The engine's writer in the environment, as in production, while the block runs."""
+    saved = {name: os.environ.get(name) for name in (ENV_USER, ENV_PASSWORD)}
+    os.environ.update(engine_environ(engine))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the servers of a test keep their data: ``embedded`` or an engine's kind."""
+
+    name: str
+    shelf: EngineShelf
+
+    @property
+    def embedded(self) -> bool:
+        return self.name == "embedded"
+
+    @contextmanager
+    def serve(self, bundle: Path, store: Path | None, **options: object) -> Iterator[LiveServer]:
+        """A server over ``bundle``: on a store in ``store`` (None: in memory), or on an engine.
+
+        An engine comes from the session's shelf with none of another test's graphs.
+        """
+        if self.embedded:
+            with LiveServer(Settings(bundle=bundle, store=store, **options)) as live:
+                yield live
+            return
+        with self.shelf.lease(self.name) as engine:
+            settings = Settings(
+                bundle=bundle,
+                store=None,
+                engine=engine.query_url,
+                engine_update=engine.update_url,
+                engine_store=engine.store_url,
+                **options,
+            )
+            live = LiveServer(settings, engine)
+            with engine_credentials(engine):  # read once, when the server starts
+                live.__enter__()
+            try:
+                yield live
+            finally:
+                live.__exit__(None, None, None)
 
 
 GRAPH = "https://w3id.org/cluster-panorama/graph/"

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from rdflib import Graph, URIRef
 
-from panorama.config import Settings
-from panorama.ledger import Ledger
+from panorama import backends
+from panorama.ledger import ContributionLedger, Ledger
 
-from support import REPO, LiveServer
+from support import REPO, Backend, LiveServer, engine_environ
 
 BASE = "https://w3id.org/cluster-panorama/"
 ITS_OWL = BASE + "id/cluster/its-owl"
@@ -71,23 +71,31 @@ def post(url: str, body: bytes, token: str | None, **options: object) -> httpx.R
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    settings = Settings(bundle=REPO, store=tmp_path / "store", query_workers=1)
-    with LiveServer(settings) as live:
+def server(tmp_path: Path, backend: Backend) -> Iterator[LiveServer]:
+    with backend.serve(REPO, tmp_path / "store", query_workers=1) as live:
         yield live
 
 
 @pytest.fixture
-def ledger(server: LiveServer) -> Ledger:
-    assert server.settings.store is not None
-    return Ledger(server.settings.store / "ledger.sqlite3")
+def ledger(server: LiveServer) -> Iterator[ContributionLedger]:
+    """The server's ledger, opened beside it as ``panorama token …`` opens it."""
+    if server.engine is None:
+        assert server.settings.store is not None
+        yield Ledger(server.settings.store / "ledger.sqlite3")
+        return
+    # On an engine: a connection of its own, whose writes the server learns by revision.
+    store = backends.open_store(server.settings, environ=engine_environ(server.engine))
+    try:
+        yield backends.open_ledger(store)
+    finally:
+        store.close()
 
 
 # Accepting ----------------------------------------------------------------------------------
 
 
 def test_a_conforming_contribution_becomes_the_contributors_graph(
-    server: LiveServer, ledger: Ledger
+    server: LiveServer, ledger: ContributionLedger
 ) -> None:
     token = ledger.create_contributor("its-owl")
     body = profile("Technologie-Netzwerk OWL")
@@ -125,7 +133,7 @@ def test_a_conforming_contribution_becomes_the_contributors_graph(
 
 
 def test_versions_stay_retrievable_and_a_rollback_restores_one(
-    server: LiveServer, ledger: Ledger
+    server: LiveServer, ledger: ContributionLedger
 ) -> None:
     token = ledger.create_contributor("its-owl")
     first = post(server.url, profile("erste Fassung"), token).json()
@@ -148,7 +156,7 @@ def test_versions_stay_retrievable_and_a_rollback_restores_one(
 
 
 def test_two_contributions_at_once_are_serialised_and_neither_is_lost(
-    server: LiveServer, ledger: Ledger
+    server: LiveServer, ledger: ContributionLedger
 ) -> None:
     token = ledger.create_contributor("its-owl")
     answers: list[httpx.Response] = []
@@ -171,7 +179,7 @@ def test_two_contributions_at_once_are_serialised_and_neither_is_lost(
 
 
 def test_the_web_form_contributes_with_the_token_in_a_field(
-    server: LiveServer, ledger: Ledger
+    server: LiveServer, ledger: ContributionLedger
 ) -> None:
     token = ledger.create_contributor("its-owl")
     form = httpx.get(f"{server.url}/contributions/new")
@@ -203,7 +211,7 @@ def test_the_web_form_contributes_with_the_token_in_a_field(
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(
-    server: LiveServer, ledger: Ledger, case: str, status: int, fragment: str
+    server: LiveServer, ledger: ContributionLedger, case: str, status: int, fragment: str
 ) -> None:
     token = ledger.create_contributor("its-owl")
     ledger.create_contributor("clib")
@@ -240,7 +248,9 @@ def test_bad_input_is_refused_and_changes_nothing(
     assert len(ledger.versions()) == 1
 
 
-def test_a_revoked_token_stops_working_at_once(server: LiveServer, ledger: Ledger) -> None:
+def test_a_revoked_token_stops_working_at_once(
+    server: LiveServer, ledger: ContributionLedger
+) -> None:
     token = ledger.create_contributor("its-owl")
     assert post(server.url, profile("a"), token).status_code == 201
     ledger.revoke("its-owl")
@@ -248,7 +258,7 @@ def test_a_revoked_token_stops_working_at_once(server: LiveServer, ledger: Ledge
 
 
 def test_reads_stay_public_and_sparql_update_is_still_refused(
-    server: LiveServer, ledger: Ledger
+    server: LiveServer, ledger: ContributionLedger
 ) -> None:
     token = ledger.create_contributor("its-owl")
     version = post(server.url, profile("a"), token).json()["id"]
@@ -299,6 +309,9 @@ class Served:
         self.process.wait(timeout=30)
 
 
+@pytest.mark.embedded_only(
+    "SIGKILL of `panorama serve` over a store directory and its SQLite ledger"
+)
 def test_a_201_survives_sigkill_right_after_the_answer(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
@@ -316,6 +329,9 @@ def test_a_201_survives_sigkill_right_after_the_answer(tmp_path: Path) -> None:
         again.kill()
 
 
+@pytest.mark.embedded_only(
+    "SIGKILL during ingest into the embedded store, restarted on its directory"
+)
 def test_a_crash_during_ingest_leaves_the_old_version_never_a_mix(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
@@ -346,6 +362,7 @@ def _send_quietly(url: str, body: bytes, token: str) -> None:
         post(url, body, token)
 
 
+@pytest.mark.embedded_only("`panorama backup`/`restore` copy a store directory and its ledger")
 def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
@@ -383,6 +400,7 @@ def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
         copy.kill()
 
 
+@pytest.mark.embedded_only("`panorama token --store` on the SQLite ledger beside a running server")
 def test_token_commands_work_while_the_server_runs(tmp_path: Path) -> None:
     store = tmp_path / "store"
     served = Served(store)
@@ -413,6 +431,7 @@ def test_token_commands_work_while_the_server_runs(tmp_path: Path) -> None:
         served.kill()
 
 
+@pytest.mark.embedded_only("`contributions rollback --store` on a stopped server's store directory")
 def test_contribute_command_and_offline_rollback(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()

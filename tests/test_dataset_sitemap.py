@@ -9,16 +9,14 @@ from urllib.robotparser import RobotFileParser
 import httpx
 import pytest
 
-from panorama.config import Settings
-
-from support import REPO, LiveServer
+from support import REPO, Backend, LiveServer
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    with LiveServer(Settings(bundle=REPO, store=None, query_workers=1)) as live:
+def server(backend: Backend) -> Iterator[LiveServer]:
+    with backend.serve(REPO, store=None, query_workers=1) as live:
         yield live
 
 

@@ -254,7 +254,7 @@ def test_ask_is_answered_as_a_boolean(server: LiveServer, accept: str) -> None:
         pytest.param({"update": "DROP ALL"}, 403, "queries only", id="update"),
         pytest.param({"query": "SELECT * WHERE {\n  ?s ?p }"}, 400, "2", id="syntax-error"),
         pytest.param(
-            {"query": "SELECT * WHERE { ?s rdfs:label ?o }"}, 400, "not declared", id="prefix"
+            {"query": "SELECT * WHERE { ?s rdfs:label ?o }"}, 400, "undeclared prefix", id="prefix"
         ),
         pytest.param(
             {"query": f"SELECT * FROM <{LEDGER}> WHERE {{ ?s ?p ?o }}"},

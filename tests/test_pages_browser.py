@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from support import LiveServer
+from support import Backend, LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -87,14 +87,19 @@ def test_entity_page_renders_and_switches_language(visit: Visit) -> None:
     assert page.locator("table.statements").first.is_visible()
 
 
-def test_a_named_query_runs_and_shows_rows(visit: Visit) -> None:
+def test_a_named_query_runs_and_shows_rows(visit: Visit, backend: Backend) -> None:
     page = visit.open("/query")
     assert page.locator("#highlight .tok-keyword").count() > 0  # the editor highlights
     page.get_by_role("link", name="Cluster je Innovationsfeld", exact=True).click()
     page.wait_for_url("**/query?name=clusters-by-innovation-field*")
     rows = page.locator("table.result-table tbody tr")
-    assert rows.count() > 20
-    assert page.locator("table.result-table a[href='/id/cluster/its-owl']").count() >= 1
+    if backend.name == "virtuoso":
+        # Virtuoso 7.2 answers this query wrongly: `?f a/rdfs:subClassOf* C` joined with
+        # another pattern keeps one solution (docs/engines.md). The page shows what it got.
+        assert rows.count() >= 1
+    else:
+        assert rows.count() > 20
+        assert page.locator("table.result-table a[href='/id/cluster/its-owl']").count() >= 1
     download = page.get_by_role("link", name="csv").get_attribute("href")
     assert download == "/queries/clusters-by-innovation-field?format=csv"
     csv = page.request.get(visit.server.url + download)
@@ -110,11 +115,15 @@ def test_query_typed_in_the_editor_runs_with_ctrl_enter(visit: Visit) -> None:
     assert "true" in page.locator(".boolean").inner_text()
 
 
-def test_a_syntax_error_is_shown_on_the_page(visit: Visit, server: LiveServer) -> None:
+def test_a_syntax_error_is_shown_on_the_page(
+    visit: Visit, server: LiveServer, backend: Backend
+) -> None:
     response = visit.page.goto(server.url + "/query?query=SELECT+%7B")
-    assert response is not None and response.status == 400
-    assert "line 1" in visit.page.locator(".error").inner_text()
     visit.problems.clear()  # the 400 itself is logged by the browser
+    assert response is not None and response.status == 400
+    # On an engine the place is given in the engine's words (engine_queries.py).
+    place = {"embedded": "line 1", "oxigraph": "error at 1:", "virtuoso": "line 1"}
+    assert place[backend.name] in visit.page.locator(".error").inner_text()
 
 
 def test_pages_work_on_a_phone(browser: Browser, server: LiveServer) -> None:

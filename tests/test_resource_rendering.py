@@ -9,6 +9,7 @@ same, byte for byte, as when the server renders them in its own threads
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from rdflib.compare import isomorphic
 
 from panorama.config import Settings
 
-from support import REPO, LiveServer, write_bundle
+from support import REPO, Backend, LiveServer, write_bundle
 
 BASE = "https://w3id.org/cluster-panorama/"
 LOADED = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)")
+ELEMENTS = re.compile(rb"<(\w+)")
 UNORDERED = {"application/ld+json": "json-ld", "application/rdf+xml": "xml"}
 REQUESTS = [
     ("/id/cluster/its-owl", {"Accept": "text/html"}, {"lang": "de"}),
@@ -55,8 +57,14 @@ def _answer(server: LiveServer, path: str, headers: dict, params: dict) -> httpx
 
 @pytest.mark.parametrize(("path", "headers", "params"), REQUESTS)
 def test_pages_from_workers_are_the_pages_of_the_server_threads(
-    server: LiveServer, in_threads: LiveServer, path: str, headers: dict, params: dict
+    server: LiveServer,
+    in_threads: LiveServer,
+    backend: Backend,
+    path: str,
+    headers: dict,
+    params: dict,
 ) -> None:
+    """On an engine, the pages it renders are compared with the embedded store's."""
     from_workers = _answer(server, path, headers, params)
     from_threads = _answer(in_threads, path, headers, params)
     assert from_workers.status_code == from_threads.status_code
@@ -73,6 +81,14 @@ def test_pages_from_workers_are_the_pages_of_the_server_threads(
             Graph().parse(data=ours, format=UNORDERED[media_type]),
             Graph().parse(data=body, format=UNORDERED[media_type]),
         )
+    elif backend.name == "virtuoso" and media_type == "text/html":
+        # Pages list values and sources in the order the engine returns rows, and
+        # Virtuoso's order is not Oxigraph's: the same elements, and the same characters
+        # in another order. pyLODE's /def names (and anchors) each term by whichever of
+        # its labels (de, en) comes first, so only its elements are the same there.
+        assert Counter(ELEMENTS.findall(ours)) == Counter(ELEMENTS.findall(body))
+        if path != "/def":
+            assert Counter(ours) == Counter(body)
     else:
         assert ours == body
 
@@ -105,6 +121,7 @@ def _hub_bundle(root: Path, links: int) -> Path:
     return write_bundle(root, {"data/hub.ttl": "\n".join(lines) + "\n"})
 
 
+@pytest.mark.embedded_only("a page past its time is stopped by killing its worker process")
 def test_a_page_past_the_time_limit_is_stopped_and_the_server_goes_on(tmp_path: Path) -> None:
     bundle = _hub_bundle(tmp_path / "bundle", 60_000)
     settings = Settings(bundle=bundle, store=tmp_path / "store", query_workers=2, query_timeout=1.5)

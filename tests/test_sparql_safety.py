@@ -16,7 +16,7 @@ import pytest
 from panorama.executor import QueryJob, QueryPool
 from panorama.store import QueryRequest, Store
 
-from support import Listener, write_bundle
+from support import Backend, Listener, LiveServer, write_bundle
 
 
 @pytest.fixture
@@ -109,11 +109,7 @@ def worker_processes() -> list[psutil.Process]:
     ]
 
 
-@pytest.mark.parametrize("threads", [1, 2], ids=["a process per query", "two per process"])
-def test_a_query_past_the_timeout_is_stopped_while_others_are_answered(
-    make_server, big_bundle: Path, threads: int
-) -> None:
-    server = make_server(big_bundle, query_timeout=2, query_workers=2, query_threads=threads)
+def _heavy_query_is_stopped_while_others_are_answered(server: LiveServer) -> None:
     outcome: dict[str, object] = {}
 
     def run_heavy() -> None:
@@ -141,6 +137,8 @@ def test_a_query_past_the_timeout_is_stopped_while_others_are_answered(
     assert len(light_latencies) >= 10
     assert max(light_latencies) < 0.5
 
+
+def _the_killed_worker_is_replaced(server: LiveServer) -> None:
     # The killed worker's work is gone: no query process keeps burning a core.
     time.sleep(0.5)
     workers = worker_processes()
@@ -154,13 +152,43 @@ def test_a_query_past_the_timeout_is_stopped_while_others_are_answered(
     assert health["query_workers"]["alive"] == 2
 
 
-def test_a_stream_past_the_timeout_is_cut_so_the_client_sees_an_error(
+def test_a_query_past_the_timeout_is_stopped_while_others_are_answered(
+    make_server, big_bundle: Path, backend: Backend
+) -> None:
+    server = make_server(big_bundle, query_timeout=2, query_workers=2, query_threads=1)
+    _heavy_query_is_stopped_while_others_are_answered(server)
+    if backend.embedded:
+        _the_killed_worker_is_replaced(server)
+    else:  # the server abandons the engine's request; it has no worker to replace
+        health = httpx.get(f"{server.url}/health").json()
+        assert health["timeouts"] == 1 and health["workers_replaced"] == 0
+
+
+@pytest.mark.embedded_only("two queries share a worker process: the embedded store's workers")
+def test_a_query_past_the_timeout_is_stopped_while_another_in_its_process_is_answered(
     make_server, big_bundle: Path
+) -> None:
+    server = make_server(big_bundle, query_timeout=2, query_workers=2, query_threads=2)
+    _heavy_query_is_stopped_while_others_are_answered(server)
+    _the_killed_worker_is_replaced(server)
+
+
+def test_a_stream_past_the_timeout_is_cut_so_the_client_sees_an_error(
+    make_server, big_bundle: Path, backend: Backend
 ) -> None:
     server = make_server(big_bundle, query_timeout=2, query_workers=2)
     endless = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     received = 0
     started = time.monotonic()
+    if backend.name == "virtuoso":
+        # Virtuoso sends an answer only once it has computed all of it, so the deadline
+        # passes before the first chunk: the client gets a clean 503 instead of a cut.
+        response = httpx.get(server.sparql, params={"query": endless, "format": "csv"}, timeout=30)
+        assert response.status_code == 503
+        assert "stopped after 2 s" in response.text
+        assert time.monotonic() - started < 6
+        assert httpx.get(server.sparql, params={"query": LIGHT}).json()["boolean"] is True
+        return
     with (
         pytest.raises(httpx.RemoteProtocolError),
         httpx.stream(
@@ -190,7 +218,7 @@ MILLION = (
 )
 
 
-def test_a_million_rows_stream_from_the_first_byte(example_server) -> None:
+def test_a_million_rows_stream_from_the_first_byte(example_server, backend: Backend) -> None:
     started = time.monotonic()
     first_byte = None
     lines = chunks = 0
@@ -213,8 +241,10 @@ def test_a_million_rows_stream_from_the_first_byte(example_server) -> None:
                 assert chunk.startswith(b"i\r\n")
     total = time.monotonic() - started
     assert first_byte is not None
-    # The first bytes leave long before the last row is computed.
-    assert first_byte < total / 4, (first_byte, total)
+    # The first bytes leave long before the last row is computed; Virtuoso computes the
+    # whole answer before it sends any (then it comes in chunks all the same).
+    if backend.name != "virtuoso":
+        assert first_byte < total / 4, (first_byte, total)
     print(f"1,000,000 rows: first byte {first_byte * 1000:.0f} ms, all in {total:.2f} s")
     assert chunks > 50
     assert lines == 1_000_001

@@ -17,6 +17,10 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
+pytestmark = pytest.mark.embedded_only(
+    "compares the embedded store's ways of running /sparql: worker processes and threads"
+)
+
 EX = "PREFIX ex: <https://example.org/>\n"
 FORM = "application/x-www-form-urlencoded"
 _TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")

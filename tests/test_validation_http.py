@@ -12,10 +12,9 @@ import psutil
 import pytest
 from rdflib import Graph, Literal
 
-from panorama.config import Settings
 from panorama.shacl_checks import SH
 
-from support import REPO, Listener, LiveServer
+from support import REPO, Backend, Listener, LiveServer
 
 HEAD = """@prefix cp: <https://w3id.org/cluster-panorama/def#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -34,16 +33,15 @@ def listener() -> Iterator[Listener]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = Settings(
-        bundle=REPO,
-        store=tmp_path_factory.mktemp("validation") / "store",
+def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
+    with backend.serve(
+        REPO,
+        tmp_path_factory.mktemp("validation") / "store",
         query_workers=1,
         validation_workers=2,
         validation_max_bytes=100_000,
         validation_max_triples=1_000,
-    )
-    with LiveServer(settings) as live:
+    ) as live:
         yield live
 
 

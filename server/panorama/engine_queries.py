@@ -11,7 +11,8 @@ store, with the same answers for the same cases:
   N-Quads and N3 answers are asked as Turtle or N-Triples, which are valid documents of
   those formats for one graph (Virtuoso 7.2 answers 406 to the first two). An ASK is asked
   as SPARQL JSON and written here, because Virtuoso answers it as a one-column SELECT,
-  and Virtuoso's TSV (not the standard's) is written here from its XML (``results_tsv``);
+  Virtuoso's TSV (not the standard's) is written here from its XML, and its CSV is
+  rewritten as the standard's (``results_tsv``);
 - the deadline is ours (``query_timeout``): the upstream request is abandoned when it
   passes (503 before the first chunk, a cut connection after), and engines that take a
   timeout per query are sent what is left of it (Virtuoso: ``timeout`` in ms, whose
@@ -46,7 +47,7 @@ from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negoti
 from panorama.query_scope import scope_query
 from panorama.remote_store import EngineResponse, EngineUnavailable, RemoteStore
 from panorama.resources import PageJob, ResourceAnswer, render_resource
-from panorama.results_tsv import XML_RESULTS, tsv_from_xml
+from panorama.results_tsv import XML_RESULTS, csv_from_csv, tsv_from_xml
 from panorama.sparql import check_query
 from panorama.store import StoreError
 
@@ -193,6 +194,8 @@ class EngineQueries:
         asked = _ASKED_AS.get(chosen.media_type, chosen.media_type)
         if store.dialect == "virtuoso" and chosen.media_type == "text/tab-separated-values":
             return await self._stream(query, params, XML_RESULTS, chosen, deadline, tsv_from_xml)
+        if store.dialect == "virtuoso" and chosen.media_type == "text/csv":
+            return await self._stream(query, params, asked, chosen, deadline, csv_from_csv)
         return await self._stream(query, params, asked, chosen, deadline)
 
     async def _open(

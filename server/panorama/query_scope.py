@@ -126,7 +126,7 @@ def scope_query(query: str, in_scope: Callable[[str], bool], scope: str) -> Scop
     depth, form = 0, None
     has_from = has_from_named = False
     last_dataset_end: int | None = None
-    for index, (kind, text, _, _) in enumerate(tokens):
+    for index, (kind, text, _, end) in enumerate(tokens):
         upper = text.upper() if kind == "word" else ""
         following = tokens[index + 1] if index + 1 < len(tokens) else ("end", "", 0, 0)
         if kind == "other" and text == "{":
@@ -156,10 +156,7 @@ def scope_query(query: str, in_scope: Callable[[str], bool], scope: str) -> Scop
         if _is_name(kind, text):
             iri = resolver.iri(kind, text)
             if iri is None and kind == "word":
-                raise QuerySyntaxError(
-                    f"SPARQL syntax error: the prefix of {text} is not declared; declare it "
-                    "with PREFIX (or use the full <IRI>)."
-                )
+                raise _undeclared_prefix(unescaped, end)
             iri = iri or ""
             if iri.startswith(_REFUSED_NAMESPACES):
                 raise BadRequest(
@@ -173,6 +170,21 @@ def scope_query(query: str, in_scope: Callable[[str], bool], scope: str) -> Scop
         )
         return ScopedQuery(unescaped, form)
     return ScopedQuery(query, form)
+
+
+def _undeclared_prefix(query: str, end: int) -> QuerySyntaxError:
+    """The error the embedded store gives for a prefixed name that ends at ``end``.
+
+    Its place is Oxigraph's: the line, and the column just after the name.
+    """
+    line = query.count("\n", 0, end) + 1
+    start = query.rfind("\n", 0, end) + 1
+    column = end - start + 1
+    text = query[start:].split("\n", 1)[0].rstrip("\r")
+    return QuerySyntaxError(
+        f"SPARQL syntax error at line {line}, column {column}: undeclared prefix; declare it "
+        f"with PREFIX (or use the full <IRI>)\n  {text}\n  {' ' * (column - 1)}^"
+    )
 
 
 def _check_graph(
