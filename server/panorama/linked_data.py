@@ -145,7 +145,7 @@ def _fragments(store: Store, iri: str) -> tuple[str, ...]:
 
 
 def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
-    """Describe ``iri``: its CBD, incoming triples, and its neighbours' labels and types.
+    """Describe ``iri``: its CBD, the triples linking to it, its neighbours' labels and types.
 
     Args:
         with_fragments: also describe ``iri#…`` terms, for document IRIs such as the
@@ -175,8 +175,9 @@ def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
         f"""CONSTRUCT {{ ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
               VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(isBlank(?o))
               OPTIONAL {{ ?o ?p1 ?o1 OPTIONAL {{ ?o1 ?p2 ?o2 FILTER(isBlank(?o1)) }} }} }}""",
-        f"""CONSTRUCT {{ ?in ?p ?s }} WHERE {{
-              VALUES ?s {{ {subjects} }} ?in ?p ?s FILTER(isIRI(?in)) }}""",
+        # Links to the resource itself only: a document's hash terms are linked to by their
+        # instances (every cluster to cp:Cluster), which would make /def a dump.
+        f"""CONSTRUCT {{ ?in ?p <{iri}> }} WHERE {{ ?in ?p <{iri}> FILTER(isIRI(?in)) }}""",
     ):
         triples += store.triples(QueryRequest(query))
     # The neighbours' labels and types, asked by name. Binding them with VALUES lets the
