@@ -162,6 +162,12 @@ def _run_loader(command: list[str], log: Path, label: str, data: Path) -> tuple[
     return seconds, sampler.peak, log.read_text()[-2000:]
 
 
+def _oxigraph_load(store: Path, data: Path, log: Path, label: str) -> tuple[float, int, str]:
+    """``oxigraph load`` of one file into ``store`` (see ``_run_loader``)."""
+    command = [str(VENV_BIN / "oxigraph"), "load", "--location", str(store), "--file", str(data)]
+    return _run_loader(command, log, label, data)
+
+
 def write_bundle(path: Path) -> Path:
     """The bundled ontology/data/shapes as N-Quads, one graph per file as panorama names them."""
     import pyoxigraph as ox
@@ -322,19 +328,8 @@ class Oxigraph(Engine):
 
     def load(self, data: Path, bundle_file: Path) -> LoadResult:
         shutil.rmtree(self.store, ignore_errors=True)
-        oxigraph = str(VENV_BIN / "oxigraph")
-        seconds, rss, output = _run_loader(
-            [oxigraph, "load", "--location", str(self.store), "--file", str(data)],
-            self.log,
-            f"load {self.name}",
-            data,
-        )
-        _run_loader(
-            [oxigraph, "load", "--location", str(self.store), "--file", str(bundle_file)],
-            self.log,
-            f"load {self.name} bundle",
-            bundle_file,
-        )
+        seconds, rss, output = _oxigraph_load(self.store, data, self.log, f"load {self.name}")
+        _oxigraph_load(self.store, bundle_file, self.log, f"load {self.name} bundle")
         return LoadResult(seconds, rss, output.strip().splitlines()[-1] if output.strip() else "")
 
     def command(self) -> list[str]:
@@ -374,13 +369,7 @@ class PanoramaOnEngine(Engine):
 
     def load(self, data: Path, bundle_file: Path) -> LoadResult:
         shutil.rmtree(self.store, ignore_errors=True)
-        oxigraph = str(VENV_BIN / "oxigraph")
-        seconds, rss, _ = _run_loader(
-            [oxigraph, "load", "--location", str(self.store), "--file", str(data)],
-            self.log,
-            f"load {self.name}",
-            data,
-        )
+        seconds, rss, _ = _oxigraph_load(self.store, data, self.log, f"load {self.name}")
         return LoadResult(seconds, rss, "oxigraph load; the bundle is synced by panorama serve")
 
     def command(self) -> list[str]:
