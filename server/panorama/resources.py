@@ -99,10 +99,11 @@ class PageJob:
     """
 
     path: str
-    format: str  # a name of one of RESOURCE_FORMATS (a Format does not survive pickling as
-    # itself, and the code compares formats by identity)
+    #: The name of one of RESOURCE_FORMATS: a pickled Format comes back as a copy, and
+    #: formats are compared by identity.
+    format: str
     lang: str
-    #: Pages may be answered only by processes that load the same templates.
+    #: Never a lookup: the pool answers lookups in the server's thread, pages never.
     lookup: bool = field(default=False, init=False)
 
     @property
