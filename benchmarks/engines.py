@@ -300,12 +300,15 @@ class Panorama(Engine):
         found = re.findall(r"Loaded .*", output)
         return LoadResult(seconds, rss, found[-1] if found else "")
 
+    def data_options(self) -> list[str]:
+        """Where ``panorama serve`` finds the data."""
+        return ["--store", str(self.store)]
+
     def command(self) -> list[str]:
         command = [
             str(VENV_BIN / "panorama"),
             "serve",
-            "--store",
-            str(self.store),
+            *self.data_options(),
             "--host",
             HOST,
             "--port",
@@ -348,7 +351,7 @@ class Oxigraph(Engine):
 
 
 @dataclass
-class PanoramaOnEngine(Engine):
+class PanoramaOnEngine(Panorama):
     """Our server on an external engine (``panorama serve --engine``): what the remote path
     costs. The engine is the native Oxigraph server, read-write (the server syncs the bundle
     into it), on a copy of the data of its own, so that the ratio to ``oxigraph`` is the
@@ -357,7 +360,6 @@ class PanoramaOnEngine(Engine):
 
     engine_port: int = field(default_factory=free_port)
     engine_process: subprocess.Popen | None = None
-    query_timeout: float = QUERY_TIMEOUT
 
     @property
     def store(self) -> Path:
@@ -372,22 +374,14 @@ class PanoramaOnEngine(Engine):
         seconds, rss, _ = _oxigraph_load(self.store, data, self.log, f"load {self.name}")
         return LoadResult(seconds, rss, "oxigraph load; the bundle is synced by panorama serve")
 
-    def command(self) -> list[str]:
+    def data_options(self) -> list[str]:
         return [
-            str(VENV_BIN / "panorama"),
-            "serve",
             "--engine",
             f"{self.engine_url}/query",
             "--engine-update",
             f"{self.engine_url}/update",
             "--engine-store",
             f"{self.engine_url}/store",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--query-timeout",
-            str(self.query_timeout),
         ]
 
     def start(self, timeout: float = 900) -> float:
