@@ -121,12 +121,21 @@ class _Linker:
         rows = []
         for predicate, values in by_property.items():
             shown = []
-            for value in sorted(values, key=lambda v: (not isinstance(v, Literal), str(v))):
+            literals_first = sorted(
+                values, key=lambda v: (not isinstance(v, Literal), str(v), _key(v))
+            )
+            for value in literals_first:
                 origin = (sources or {}).get((str(predicate), _key(value)), ())
                 shown.append((self.term(value, seen=seen), origin))
             rows.append(Statement(self.property(predicate), tuple(shown)))
-        rows.sort(key=lambda row: row.property.text.casefold())
+        rows.sort(key=lambda row: _order(row.property))
         return rows
+
+
+def _order(shown: Shown) -> tuple[str, str]:
+    """How a page orders what it lists: by name, and by IRI where two share a name (rdfs:label
+    and skos:prefLabel are both "Name"), so it never follows the engine's row order."""
+    return shown.text.casefold(), shown.href or ""
 
 
 def _key(node: Node) -> str:
@@ -150,7 +159,7 @@ def graph_sources(store: Store, lang: str) -> dict[Node, tuple[Shown, ...]]:
     for row in rows:
         source = str(row["src"])
         found.setdefault(row["g"], {})[source] = Shown(str(row.get("label", source)), href=source)
-    return {graph: tuple(shown.values()) for graph, shown in found.items()}
+    return {graph: tuple(sorted(shown.values(), key=_order)) for graph, shown in found.items()}
 
 
 def _statement_sources(
@@ -163,7 +172,7 @@ def _statement_sources(
         for graph in description.stated_in.get((subject, predicate, value), ()):
             for source in sources.get(graph, ()):
                 shown[source.href] = source  # type: ignore[index]
-    return {key: tuple(shown.values()) for key, shown in found.items() if shown}
+    return {key: tuple(sorted(shown.values(), key=_order)) for key, shown in found.items() if shown}
 
 
 def schema_types(store: Store, types: tuple[URIRef, ...]) -> list[str]:
@@ -197,18 +206,18 @@ def _json_ld(description: Description, title: str, schema_types: list[str], url:
     }
     subject = URIRef(description.iri)
     comments = [
-        str(o)
+        text
         for p in (
             "http://www.w3.org/2000/01/rdf-schema#comment",
             "http://purl.org/dc/terms/description",
         )
-        for o in description.objects(subject, URIRef(p))
+        for text in sorted(str(o) for o in description.objects(subject, URIRef(p)))
     ]
     if comments:
         document["description"] = comments[0]
-    same_as = [
+    same_as = sorted(
         str(o) for o in description.objects(subject, URIRef("http://xmlns.com/foaf/0.1/homepage"))
-    ]
+    )
     if same_as:
         document["sameAs"] = same_as
     # "</" must not end the script element early.
@@ -239,7 +248,10 @@ def build_entity_page(
     def section(iri: str) -> EntityPage:
         subject = URIRef(iri)
         stated = _statement_sources(description, subject, sources)
-        types = [linker.term(t) for t in description.objects(subject, RDF.type)]
+        types = sorted(
+            (linker.term(t) for t in description.objects(subject, RDF.type)),
+            key=_order,
+        )
         incoming: dict[URIRef, list[Node]] = {}
         for subject_in, predicate in description.incoming(subject):
             if isinstance(subject_in, URIRef) and subject_in != subject:
@@ -258,8 +270,8 @@ def build_entity_page(
             lang=lang,
             types=types,
             statements=linker.statements(subject, sources=stated),
-            incoming=sorted(incoming_rows, key=lambda r: r.property.text.casefold()),
-            sources=sorted(all_sources.values(), key=lambda s: s.text),
+            incoming=sorted(incoming_rows, key=lambda row: _order(row.property)),
+            sources=sorted(all_sources.values(), key=_order),
             anchor=iri.rsplit("#", 1)[1] if "#" in iri else "",
         )
 
