@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from panorama.contributions import Contributions
 from panorama.errors import PanoramaError
 from panorama.ledger import ContributionLedger, Contributor, Ledger
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
+from panorama.progress import ProgressReader
 from panorama.sparql import check_query
 from panorama.store import QueryRequest, Store
 
@@ -69,6 +71,12 @@ def _engine_given(engine: str | None, engine_update: str | None, engine_store: s
     return {"engine": engine, "engine_update": engine_update, "engine_store": engine_store}
 
 
+def _one_place(store_dir: Path | None, engine: Mapping[str, str | None]) -> None:
+    """Refuse --store with --engine: a command that writes must not guess which is meant."""
+    if store_dir is not None and engine.get("engine"):
+        raise click.UsageError("Give either --engine or --store, not both.")
+
+
 def _fail(error: PanoramaError) -> NoReturn:
     raise click.ClickException(error.message)
 
@@ -92,24 +100,6 @@ def _open_store(settings: Settings) -> Store:
         return Store.open(settings.store, base_iri=settings.base_iri)
     except PanoramaError as error:
         _fail(error)
-
-
-class _ProgressReader:
-    """A binary reader that advances a progress bar as Oxigraph pulls bytes from it."""
-
-    def __init__(self, raw: IO[bytes], advance: Callable[[int], None]) -> None:
-        self._raw = raw
-        self._advance = advance
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self._advance(len(data))
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        count = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        self._advance(count or 0)
-        return count or 0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -288,7 +278,7 @@ def load(
             ):
                 try:
                     store.load(
-                        _ProgressReader(raw, bar.update),  # type: ignore[arg-type]
+                        ProgressReader(raw, bar.update),  # type: ignore[arg-type]
                         format_hint or path.suffix,
                         graph=graph,
                         base_iri=base_iri,
@@ -420,23 +410,42 @@ def _read_store(settings: Settings) -> Any:
 )
 @click.option("--lang", type=click.Choice(["de", "en"]), default="en", help="Messages [en].")
 @click.option("--syntax", help="Input format if the suffix does not say: turtle, ntriples, jsonld.")
-def validate(files: tuple[Path, ...], output: str, lang: str, syntax: str | None) -> None:
+@_engine_options
+def validate(
+    files: tuple[Path, ...],
+    output: str,
+    lang: str,
+    syntax: str | None,
+    engine: str | None,
+    engine_update: str | None,
+    engine_store: str | None,
+) -> None:
     """Validate contribution FILES (together) against the project's SHACL shapes.
 
+    Links are checked against the bundled ontology and data, or with --engine against
+    the ontology and data the engine holds: what the servers on it check contributions with.
+
     Exit code 0: the data conforms (warnings allowed); 1: it does not; 2: a file cannot be
-    read or parsed.
+    read or parsed, or the engine cannot be asked.
     """
     import json
 
     from panorama.validation import validate_files
     from panorama.validation_report import report_graph, report_json, report_text
 
-    settings = _settings()
+    settings = _settings(**_engine_given(engine, engine_update, engine_store))
+    if settings.engine is not None:
+        click.echo(f"Reference data: the SPARQL engine at {settings.engine}.", err=True)
     try:
         report = validate_files(
-            files, root=settings.bundle, base_iri=settings.base_iri, syntax=syntax
+            files,
+            root=settings.bundle,
+            base_iri=settings.base_iri,
+            syntax=syntax,
+            reference_store=None if settings.engine is None else lambda: _read_store(settings),
         )
     except PanoramaError as error:
+        # Not 1: that says "does not conform", and nothing was checked.
         click.echo(f"Error: {error.message}", err=True)
         sys.exit(2)
     if output == "json":
@@ -578,14 +587,17 @@ def contributions_list(store_dir: Path | None, **engine: str | None) -> None:
 @contributions.command("rollback")
 @click.argument("version_id")
 @_store_options
-def contributions_rollback(version_id: str, store_dir: Path | None) -> None:
+@_engine_options
+def contributions_rollback(version_id: str, store_dir: Path | None, **engine: str | None) -> None:
     """Make version VERSION_ID its contributor's graph again (validated again first).
 
-    Run it with the server stopped; with a server running, its contributor can POST
-    /contributions/VERSION_ID/rollback instead.
+    On a store directory, run it with the server stopped; with a server running, its
+    contributor can POST /contributions/VERSION_ID/rollback instead. On an engine
+    (--engine) the servers may go on running: they see the new version at once.
     """
     import json
 
+    from panorama.backends import open_ledger
     from panorama.validation import (
         Submission,
         SubmissionPart,
@@ -593,15 +605,17 @@ def contributions_rollback(version_id: str, store_dir: Path | None) -> None:
         reference_data,
         validate,
     )
-    from panorama.validation_report import report_json
+    from panorama.validation_report import report_json, report_text
 
-    settings = _settings(store=store_dir)
-    assert settings.store is not None
-    store = _open_store(settings)
+    _one_place(store_dir, engine)
+    settings = _settings(store=store_dir, **engine)
+    store = _open_any(settings)
     try:
-        desk = Contributions(store, Ledger(settings.store / "ledger.sqlite3"))
+        desk = Contributions(store, open_ledger(store))
         version, content = desk.restorable(version_id)
         fmt = "turtle" if version.media_type == "text/turtle" else "ntriples"
+        # Checked with the reference data of the store itself (on an engine: the engine's),
+        # as the server checks a rollback its contributor asks for.
         report = validate(
             Submission((SubmissionPart(content, fmt, version_id),)),
             load_shapes(settings.bundle, settings.base_iri),
@@ -609,9 +623,11 @@ def contributions_rollback(version_id: str, store_dir: Path | None) -> None:
             base_iri=settings.base_iri,
         )
         if not report.conforms:
+            click.echo(report_text(report, "en"), err=True, nl=False)
             raise click.ClickException(
                 f"{version_id} no longer conforms to the shapes ({report.count('Violation')} "
-                "violation(s)); nothing was changed."
+                "violation(s), above); nothing was changed. Restore another version, or send "
+                "a corrected one as a new contribution."
             )
         contributor = Contributor(version.contributor, version.created, None)
         accepted = desk.accept(
@@ -635,12 +651,21 @@ def contributions_rollback(version_id: str, store_dir: Path | None) -> None:
 @main.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @_store_options
-def backup(target: Path, store_dir: Path | None) -> None:
-    """Copy the store and its ledger into TARGET, a new directory (works while serving)."""
-    settings = _settings(store=store_dir)
-    assert settings.store is not None
+@_engine_options
+def backup(target: Path, store_dir: Path | None, **engine: str | None) -> None:
+    """Copy the store and its ledger into TARGET, a new directory (works while serving).
+
+    With --engine: every graph the servers keep on that engine, their contribution ledger
+    included, into one N-Quads file (for `panorama restore --engine`).
+    """
+    _one_place(store_dir, engine)
+    settings = _settings(store=store_dir, **engine)
     if target.exists():
         raise click.ClickException(f"{target} exists; give a new directory.")
+    if settings.engine is not None:
+        _backup_engine(settings, target)
+        return
+    assert settings.store is not None
     try:
         # The store first: a ledger copied later may know more, never less (restore drops
         # what the store lacks).
@@ -652,14 +677,51 @@ def backup(target: Path, store_dir: Path | None) -> None:
     click.echo(f"Backed up {settings.store} to {target}.", err=True)
 
 
+def _backup_engine(settings: Settings, target: Path) -> None:
+    from panorama.engine_backup import backup_engine
+
+    try:
+        store = _read_store(settings)
+    except PanoramaError as error:
+        _fail(error)
+    try:
+        made = backup_engine(store, target, _progress_bar)
+    except PanoramaError as error:
+        _fail(error)
+    finally:
+        store.close()
+    click.echo(
+        f"Backed up {made.graphs} graphs and the contribution ledger ({made.quads:,} quads) "
+        f"of the SPARQL engine at {settings.engine} to {target}. Restore it with `panorama "
+        f"restore {target} --engine URL` into an engine without Cluster-Panorama data.",
+        err=True,
+    )
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A ``progress.Progress`` on the terminal."""
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
 @main.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_store_options
-def restore(source: Path, store_dir: Path | None) -> None:
-    """Make the backup SOURCE the store (the store directory must not hold a store yet)."""
+@_engine_options
+def restore(source: Path, store_dir: Path | None, **engine: str | None) -> None:
+    """Make the backup SOURCE the store (the store directory must not hold a store yet).
+
+    With --engine: load a backup made by `panorama backup --engine` into that engine, which
+    must hold no Cluster-Panorama data yet.
+    """
     import shutil
 
-    settings = _settings(store=store_dir)
+    _one_place(store_dir, engine)
+    settings = _settings(store=store_dir, **engine)
+    if settings.engine is not None:
+        _restore_engine(source, settings)
+        return
     assert settings.store is not None
     if (settings.store / "oxigraph").exists():
         raise click.ClickException(
@@ -667,6 +729,12 @@ def restore(source: Path, store_dir: Path | None) -> None:
             "or move the old one away first."
         )
     if not (source / "oxigraph" / "CURRENT").is_file():
+        from panorama.engine_backup import is_engine_backup
+
+        if is_engine_backup(source):
+            raise click.ClickException(
+                f"{source} is the backup of a SPARQL engine: restore it into one with --engine URL."
+            )
         raise click.ClickException(f"{source} is not a backup made by `panorama backup`.")
     settings.store.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source / "oxigraph", settings.store / "oxigraph")
@@ -679,6 +747,28 @@ def restore(source: Path, store_dir: Path | None) -> None:
         store.close()
     note = f"; dropped {len(dropped)} version(s) the store did not hold" if dropped else ""
     click.echo(f"Restored {source} into {settings.store}{note}.", err=True)
+
+
+def _restore_engine(source: Path, settings: Settings) -> None:
+    from panorama.engine_backup import backup_size, restore_engine
+
+    try:
+        backup_size(source, settings.base_iri)  # before connecting: is it a backup at all?
+    except PanoramaError as error:
+        _fail(error)
+    store = _open_any(settings)
+    try:
+        quads = restore_engine(store, source, _progress_bar)
+    except PanoramaError as error:
+        _fail(error)
+    finally:
+        store.close()
+    click.echo(
+        f"Restored {source} ({quads:,} quads) into the SPARQL engine at {settings.engine}. "
+        f"Start servers on it with `panorama serve --engine {settings.engine}` (and "
+        "--engine-update, --engine-store).",
+        err=True,
+    )
 
 
 if __name__ == "__main__":

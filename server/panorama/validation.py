@@ -16,8 +16,10 @@ warnings and infos are advice. (Plain SHACL would set ``sh:conforms false`` for 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,16 +182,31 @@ class Reference:
 def reference_data(store: Store) -> Reference:
     """The ontology and ``data/`` graphs of ``store``, merged (shapes and catalog left out)."""
     graphs = f"{store.base_iri}graph/"
-    graph = store.construct(
-        QueryRequest(
-            f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }}
-                FILTER(STRSTARTS(STR(?g), "{graphs}ontology/")
-                    || STRSTARTS(STR(?g), "{graphs}data/"))
-            }}""",
-            union_default_graph=False,
+    with _quiet_ill_typed_literals():
+        graph = store.construct(
+            QueryRequest(
+                f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }}
+                    FILTER(STRSTARTS(STR(?g), "{graphs}ontology/")
+                        || STRSTARTS(STR(?g), "{graphs}data/"))
+                }}""",
+                union_default_graph=False,
+            )
         )
-    )
     return Reference(store.version, graph.serialize(format="nt", encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def _quiet_ill_typed_literals() -> Iterator[None]:
+    # Virtuoso 7.2 gives xsd:duration values back as numbers of months (docs/engines.md).
+    # rdflib keeps such a literal as written but logs a traceback for each one, which on a
+    # terminal or in a server log reads as a crash.
+    literals = logging.getLogger("rdflib.term")
+    level = literals.level
+    literals.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        literals.setLevel(level)
 
 
 class ReferenceCache:
@@ -404,15 +421,25 @@ def validate_store(store: Store, shapes: Shapes, graphs: Sequence[str]) -> Repor
 
 
 def validate_files(
-    paths: Sequence[Path], *, root: Path, base_iri: str, syntax: str | None = None
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    base_iri: str,
+    syntax: str | None = None,
+    reference_store: Callable[[], Store] | None = None,
 ) -> Report:
     """Validate local files together, with the project's shapes and published data.
 
     The reference graph is the bundle under ``root``, synced into a throwaway store, so the
     answer is the same as the server's for the same version of the project.
 
+    Args:
+        reference_store: opens the store whose data to check links against instead (a
+            SPARQL engine that servers run on); it is opened once the files are read.
+
     Raises:
-        PanoramaError: a file cannot be read (``BadRequest``) or parsed (``RdfSyntaxError``).
+        PanoramaError: a file cannot be read (``BadRequest``) or parsed (``RdfSyntaxError``),
+            or the reference store cannot be read.
     """
     parts = []
     for path in paths:
@@ -422,9 +449,12 @@ def validate_files(
             raise BadRequest(f"Cannot read {path}: {error.strerror}") from error
         fmt = submission_format(syntax or path.suffix or "ttl")
         parts.append(SubmissionPart(data, fmt, str(path)))
-    store = Store.in_memory(base_iri=base_iri)
-    try:
+    if reference_store is None:
+        store = Store.in_memory(base_iri=base_iri)
         bundle.sync(store, root)
+    else:
+        store = reference_store()
+    try:
         reference = reference_data(store)
     finally:
         store.close()
