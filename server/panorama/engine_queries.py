@@ -20,6 +20,11 @@ store, with the same answers for the same cases:
 - the answer streams through as the engine sends it, chunk by chunk: only the first
   64 KiB are gathered, so that a small answer goes out whole (and can be cached) and a
   query that fails or times out before it can still get a clean error status.
+
+Resource pages are rendered in a thread of the server, their queries sent to the engine by
+the store, and they get the time limit of a query as in the worker processes: the client
+is answered 503 when it passes, and the page's requests are bounded by the same deadline
+(``RemoteStore.deadline``), so its thread stops at its next query rather than running on.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -45,8 +51,8 @@ from panorama.errors import (
 from panorama.executor import PoolStats, QueryJob
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from panorama.query_scope import scope_query
-from panorama.remote_store import EngineResponse, EngineUnavailable, RemoteStore
-from panorama.resources import PageJob, ResourceAnswer, render_resource
+from panorama.remote_store import DeadlinePassed, EngineResponse, EngineUnavailable, RemoteStore
+from panorama.resources import PageJob, ResourceAnswer, page_timeout, render_resource
 from panorama.results_tsv import XML_RESULTS, csv_from_csv, tsv_from_xml
 from panorama.sparql import check_query
 from panorama.store import StoreError
@@ -133,9 +139,29 @@ class EngineQueries:
         self._shared = VersionedCache(store, maxsize=256)  # what pages share
 
     async def page(self, job: PageJob) -> ResourceAnswer:
-        """Render a resource in a thread of the server; its queries go to the engine."""
+        """Render a resource in a thread of the server, with the time limit of a query.
+
+        The client is answered at the limit even if the thread is still at work (in
+        Python between two queries); the thread sends no query after it.
+
+        Raises:
+            QueryTimeout: the page took longer than a query may.
+            StoreError: the engine cannot be reached (``EngineUnavailable``) or failed.
+        """
         self.stats.pages += 1
-        return await anyio.to_thread.run_sync(render_resource, self.store, self._shared, job)
+        deadline = time.monotonic() + self.timeout
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await anyio.to_thread.run_sync(
+                    self._render, job, deadline, abandon_on_cancel=True
+                )
+        except (TimeoutError, DeadlinePassed):
+            self.stats.timeouts += 1
+            raise page_timeout(self.timeout) from None
+
+    def _render(self, job: PageJob, deadline: float) -> ResourceAnswer:
+        with self.store.deadline(deadline):
+            return render_resource(self.store, self._shared, job)
 
     async def start(self) -> None:
         pass

@@ -43,7 +43,7 @@ from panorama.cache import VersionedCache
 from panorama.chunks import ChunkWriter
 from panorama.errors import PanoramaError, QueryTimeout, ServiceUnavailable
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
-from panorama.resources import PageJob, ResourceAnswer, render_resource
+from panorama.resources import PageJob, ResourceAnswer, page_timeout, render_resource
 from panorama.store import Evaluation, QueryRequest, Store
 from panorama.templating import preload
 from panorama.worker_processes import WorkerProcess, error_class, receive_job
@@ -512,11 +512,7 @@ class QueryPool:
             self.stats.timeouts += 1
             self._replace(worker)
             if isinstance(job, PageJob):
-                raise QueryTimeout(
-                    f"This page took longer than {self.timeout:g} s to build, the time limit "
-                    "of this server. Its data can be had in parts with SPARQL (/sparql) or "
-                    "whole from the dumps (/dumps/cluster-panorama.nq.gz)."
-                ) from None
+                raise page_timeout(self.timeout) from None
             raise QueryTimeout(
                 f"The query was stopped after {self.timeout:g} s, the time limit of this "
                 "endpoint. Narrow it down (LIMIT, more specific patterns) or run it on your own "

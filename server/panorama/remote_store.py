@@ -17,18 +17,23 @@ How each operation is done, and what each engine guarantees, is in ``docs/engine
   revision token in the catalog graph, in the same request, and ``refresh()`` (one small
   query) tells a server that another instance wrote, so that its caches forget;
 - the store sees the named graphs whose IRIs start with ``graph_prefix`` (the base IRI by
-  default), so an engine can hold other data (and Virtuoso its system graphs) unpublished.
+  default), so an engine can hold other data (and Virtuoso its system graphs) unpublished;
+- work with a time limit (a resource page) sets a deadline for the requests of its context
+  (``RemoteStore.deadline``): each gets what is left as its timeout, its answer is read
+  only until then, and none is sent once it has passed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime
 import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +63,7 @@ from panorama.store import (
 __all__ = [
     "ENV_PASSWORD",
     "ENV_USER",
+    "DeadlinePassed",
     "EngineResponse",
     "EngineUnavailable",
     "RemoteEvaluation",
@@ -131,6 +137,17 @@ class EngineUnavailable(StoreError):
     """The engine cannot be reached or did not answer in time: try again later (503)."""
 
     status = 503
+
+
+class DeadlinePassed(EngineUnavailable):
+    """The deadline of ``RemoteStore.deadline`` passed before the engine answered (503)."""
+
+
+#: When the engine requests of the current context must be answered by (a
+#: ``time.monotonic()`` time), while ``RemoteStore.deadline`` runs; None: no deadline.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "panorama_engine_deadline", default=None
+)
 
 
 @dataclass
@@ -293,6 +310,24 @@ class _Chunks:
             size = len(self._pending)
         data, self._pending = self._pending[:size], self._pending[size:]
         return data
+
+
+def _until_deadline(chunks: Iterator[bytes], url: str) -> Iterator[bytes]:
+    """``chunks`` as they come, until the context's deadline (``RemoteStore.deadline``).
+
+    httpx's timeouts bound each read, not an answer: an engine that sends as it computes
+    (Oxigraph's CONSTRUCT) would keep a request going past any read timeout.
+
+    Raises:
+        DeadlinePassed: the deadline passed before the last chunk.
+    """
+    at = _DEADLINE.get()
+    for chunk in chunks:
+        if at is not None and time.monotonic() > at:
+            raise DeadlinePassed(
+                f"The SPARQL engine at {url} was still answering when the time limit ran out."
+            )
+        yield chunk
 
 
 def _excerpt(response: httpx.Response, limit: int = 300) -> str:
@@ -579,6 +614,41 @@ class RemoteStore:
 
     # HTTP --------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def deadline(self, at: float) -> Iterator[None]:
+        """Have the engine requests sent in this context (thread or task) answered by ``at``.
+
+        ``at`` is a ``time.monotonic()`` time. Each request gets what is left of it as its
+        timeout, its answer is read only until then, and none is sent once it has passed,
+        so that work with a time limit (a page, in a thread) stops then instead of running
+        on after its client was answered.
+
+        Raises:
+            DeadlinePassed: from a request inside, when ``at`` passes before its answer.
+        """
+        token = _DEADLINE.set(at)
+        try:
+            yield
+        finally:
+            _DEADLINE.reset(token)
+
+    @staticmethod
+    def _bounded(timeout: httpx.Timeout, url: str, what: str) -> httpx.Timeout:
+        """``timeout``, or what is left before the context's deadline when there is one.
+
+        Raises:
+            DeadlinePassed: the deadline has passed, so the request is not sent.
+        """
+        at = _DEADLINE.get()
+        if at is None:
+            return timeout
+        left = at - time.monotonic()
+        if left <= 0:
+            raise DeadlinePassed(
+                f"The time limit ran out before {what} could be sent to the SPARQL engine at {url}."
+            )
+        return httpx.Timeout(left)
+
     def _call(
         self,
         method: str,
@@ -594,15 +664,25 @@ class RemoteStore:
 
         With ``checked=False`` an answer with an error status is returned, not raised.
         """
+        timeout = self._bounded(timeout or self._timeout, url, what)
         try:
-            response = self._client.request(
+            # Read chunk by chunk, for the deadline, then made whole again.
+            with self._client.stream(
                 method,
                 url,
-                timeout=timeout or self._timeout,
+                timeout=timeout,
                 **options,  # type: ignore[arg-type]
+            ) as streamed:
+                raw = b"".join(_until_deadline(streamed.iter_raw(), url))
+            response = httpx.Response(
+                streamed.status_code,
+                headers=streamed.headers,
+                content=raw,  # decoded (Content-Encoding) here
+                request=streamed.request,
+                extensions=streamed.extensions,
             )
         except httpx.HTTPError as error:
-            raise self._unreachable(url, what, error, timeout or self._timeout) from error
+            raise self._unreachable(url, what, error, timeout) from error
         self._learn_dialect(response)
         if response.is_success or not checked or (missing_ok and response.status_code == 404):
             return response
@@ -620,6 +700,12 @@ class RemoteStore:
     def _unreachable(
         self, url: str, what: str, error: httpx.HTTPError, timeout: httpx.Timeout
     ) -> StoreError:
+        if isinstance(error, httpx.TimeoutException) and _DEADLINE.get() is not None:
+            # Its timeout was what was left before the deadline (``_bounded``).
+            return DeadlinePassed(
+                f"The SPARQL engine at {url} did not answer {what} within the time limit "
+                f"({timeout.read:.1f} s were left)."
+            )
         if isinstance(error, httpx.TimeoutException):
             return EngineUnavailable(
                 f"The SPARQL engine at {url} did not answer {what} within {timeout.read:.0f} s "
@@ -775,6 +861,7 @@ class RemoteStore:
             text = _with_bindings(text, request.substitutions)
         form = [("query", text), *self._dataset(request, text)]
         what = "a CONSTRUCT query"
+        timeout = self._bounded(self._write_timeout, self.query_url, what)
         try:
             with self._client.stream(
                 "POST",
@@ -784,14 +871,15 @@ class RemoteStore:
                     "Content-Type": "application/x-www-form-urlencoded",
                     "Accept": _N_TRIPLES,
                 },
-                timeout=self._write_timeout,
+                timeout=timeout,
             ) as response:
                 if not response.is_success:
                     response.read()
                     raise self._refusal(response, what)
-                yield from ox.parse(_Chunks(response.iter_bytes()), self._answer_format(response))
+                chunks = _until_deadline(response.iter_bytes(), self.query_url)
+                yield from ox.parse(_Chunks(chunks), self._answer_format(response))
         except httpx.HTTPError as error:
-            raise self._unreachable(self.query_url, what, error, self._write_timeout) from error
+            raise self._unreachable(self.query_url, what, error, timeout) from error
 
     def protocol_form(self, request: QueryRequest) -> tuple[str, list[tuple[str, str]]]:
         """The query text (parameters bound) and the protocol's dataset parameters for it.
@@ -997,13 +1085,14 @@ class RemoteStore:
     def _graph_triples(self, graph: str) -> Iterator[ox.Triple]:
         """The triples of ``graph`` as the engine streams them (none if there is no graph)."""
         what = f"the Graph Store read of <{graph}>"
+        timeout = self._bounded(self._write_timeout, self.store_url, what)
         try:
             with self._client.stream(
                 "GET",
                 self.store_url,
                 params={"graph": graph},
                 headers={"Accept": _N_TRIPLES},
-                timeout=self._write_timeout,
+                timeout=timeout,
             ) as response:
                 if response.status_code == 404:
                     return
@@ -1011,11 +1100,12 @@ class RemoteStore:
                     response.read()
                     raise self._refusal(response, what)
                 received = 0
-                for quad in ox.parse(_Chunks(response.iter_bytes()), self._answer_format(response)):
+                chunks = _until_deadline(response.iter_bytes(), self.store_url)
+                for quad in ox.parse(_Chunks(chunks), self._answer_format(response)):
                     received += 1
                     yield quad.triple
         except httpx.HTTPError as error:
-            raise self._unreachable(self.store_url, what, error, self._write_timeout) from error
+            raise self._unreachable(self.store_url, what, error, timeout) from error
         if (self._dialect or _GENERIC).cuts_answers:
             (row,) = self._rows(
                 f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"

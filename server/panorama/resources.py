@@ -20,6 +20,7 @@ from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.dataset import dataset_description, dataset_iris
 from panorama.entity_page import build_entity_page, graph_sources, schema_types
+from panorama.errors import QueryTimeout
 from panorama.labels import PREFIXES, request_language
 from panorama.linked_data import (
     RESOURCE_FORMATS,
@@ -39,6 +40,7 @@ __all__ = [
     "PageRenderer",
     "ResourceAnswer",
     "answer_resource",
+    "page_timeout",
     "render_resource",
 ]
 
@@ -109,6 +111,15 @@ class PageJob:
     @property
     def fmt(self) -> Format:
         return next(f for f in RESOURCE_FORMATS if f.name == self.format)
+
+
+def page_timeout(seconds: float) -> QueryTimeout:
+    """What a client is told of a page past the time limit: where its data can be had."""
+    return QueryTimeout(
+        f"This page took longer than {seconds:g} s to build, the time limit of this server. "
+        "Its data can be had in parts with SPARQL (/sparql) or whole from the dumps "
+        "(/dumps/cluster-panorama.nq.gz)."
+    )
 
 
 class PageRenderer(Protocol):
