@@ -522,3 +522,24 @@ def test_query_stream_yields_the_engines_answer(store: RemoteStore) -> None:
     bindings = json.loads(body)["results"]["bindings"]
     assert [b["c"]["value"] for b in bindings] == [f"{EX}its-owl"]
     assert bad_status == 400 and bad_body
+
+
+def test_a_hub_is_described_with_every_neighbours_name(store: RemoteStore) -> None:
+    """The neighbours' names are asked in parts: Virtuoso refuses a VALUES of 5,000 terms."""
+    from panorama.linked_data import describe
+
+    hub, members = f"{store.base_iri}id/hub", 21_000
+    data = "".join(
+        f"<{store.base_iri}id/o{i}> <http://www.w3.org/ns/org#memberOf> <{hub}> ; "
+        f'<http://www.w3.org/2000/01/rdf-schema#label> "Member {i}" .\n'
+        for i in range(members)
+    )
+    store.replace_graph(graph_of(store, "hub"), data.encode(), "ttl")
+    description = describe(store, hub, with_fragments=False)
+    names = {
+        str(o)
+        for s, p, o in description.triples
+        if str(p) == "http://www.w3.org/2000/01/rdf-schema#label"
+    }
+    assert len(names) == members
+    assert "Member 20999" in names

@@ -54,6 +54,7 @@ LABEL_PROPERTIES = (
 )
 # rdf:type and the label properties, for a FILTER … IN.
 _NAMING = ", ".join(f"<{p}>" for p in (RDF_TYPE, *LABEL_PROPERTIES))
+_NEIGHBOURS_PER_QUERY = 2_000
 
 
 def resource_url(base_iri: str, iri: str) -> str:
@@ -187,8 +188,11 @@ def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
     neighbours = {o for s, _, o in triples if s in terms and isinstance(o, URIRef)}
     neighbours |= {s for s, _, o in triples if o in terms and isinstance(s, URIRef)}
     neighbours -= terms
-    if neighbours:
-        values = " ".join(f"<{n}>" for n in sorted(neighbours))
+    # In parts: Virtuoso 7.2 refuses a VALUES of 5,000 terms (SP030: too many arguments
+    # for "in"), and a hub has that many members.
+    named = sorted(neighbours)
+    for start in range(0, len(named), _NEIGHBOURS_PER_QUERY):
+        values = " ".join(f"<{n}>" for n in named[start : start + _NEIGHBOURS_PER_QUERY])
         triples += store.triples(
             QueryRequest(
                 f"""CONSTRUCT {{ ?n ?p ?o }} WHERE {{ VALUES ?n {{ {values} }} ?n ?p ?o
