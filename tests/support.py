@@ -122,6 +122,12 @@ class LiveServer:
 #: What a server's data can be kept in: the embedded store, or one of the engines.
 BACKENDS = ("embedded", "oxigraph", "virtuoso")
 
+#: What an engine changes in the data itself, as a page shows it: (embedded, engine) pairs.
+#: Virtuoso 7.2 keeps an ``xsd:duration`` as a number of months (docs/engines.md).
+ENGINE_CHANGES: dict[str, tuple[tuple[bytes, bytes], ...]] = {
+    "virtuoso": ((b'<span class="literal">P2Y</span>', b'<span class="literal">24</span>'),),
+}
+
 
 def engine_environ(engine: Engine) -> dict[str, str]:
     """The engine's writer as ``PANORAMA_ENGINE_USER``/``_PASSWORD`` give it."""

@@ -17,7 +17,7 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from panorama.store import Store
 
-from support import REPO, Backend, Listener, LiveServer, write_bundle
+from support import ENGINE_CHANGES, REPO, Backend, Listener, LiveServer, write_bundle
 
 BASE = "https://w3id.org/cluster-panorama/"
 CP = BASE + "def#"
@@ -292,12 +292,6 @@ def test_the_query_page_links_keep_a_named_querys_parameters(client: httpx.Clien
     assert page.status_code == 200
     assert "/queries/clusters-in-field?field=" in page.text
     assert 'href="/query?name=clusters-in-field&amp;field=' in page.text
-
-
-#: Virtuoso 7.2 keeps an ``xsd:duration`` as a number of months (docs/engines.md).
-ENGINE_CHANGES = {
-    "virtuoso": ((b'<span class="literal">P2Y</span>', b'<span class="literal">24</span>'),),
-}
 
 
 @pytest.fixture(scope="module")

@@ -434,7 +434,7 @@ def test_revision_tells_another_instance_that_the_store_changed(engine: Engine) 
 
 # Atomic replacement --------------------------------------------------------------------------
 
-ATOMIC_SIZES = (20_000, 25_000)
+ATOMIC_SIZES = (10_000, 12_500)
 
 
 def test_replace_graph_is_atomic_for_concurrent_readers(engine: Engine, store: RemoteStore) -> None:
@@ -528,7 +528,7 @@ def test_a_hub_is_described_with_every_neighbours_name(store: RemoteStore) -> No
     """The neighbours' names are asked in parts: Virtuoso refuses a VALUES of 5,000 terms."""
     from panorama.linked_data import describe
 
-    hub, members = f"{store.base_iri}id/hub", 21_000
+    hub, members = f"{store.base_iri}id/hub", 6_000
     data = "".join(
         f"<{store.base_iri}id/o{i}> <http://www.w3.org/ns/org#memberOf> <{hub}> ; "
         f'<http://www.w3.org/2000/01/rdf-schema#label> "Member {i}" .\n'
@@ -542,4 +542,4 @@ def test_a_hub_is_described_with_every_neighbours_name(store: RemoteStore) -> No
         if str(p) == "http://www.w3.org/2000/01/rdf-schema#label"
     }
     assert len(names) == members
-    assert "Member 20999" in names
+    assert "Member 5999" in names

@@ -8,8 +8,8 @@ same, byte for byte, as when the server renders them in its own threads
 
 from __future__ import annotations
 
+import io
 import re
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +19,13 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from panorama.config import Settings
+from panorama.store import Store
 
-from support import REPO, Backend, LiveServer, write_bundle
+from support import ENGINE_CHANGES, REPO, Backend, LiveServer, write_bundle
 
 BASE = "https://w3id.org/cluster-panorama/"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 LOADED = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)")
-ELEMENTS = re.compile(rb"<(\w+)")
 UNORDERED = {"application/ld+json": "json-ld", "application/rdf+xml": "xml"}
 REQUESTS = [
     ("/id/cluster/its-owl", {"Accept": "text/html"}, {"lang": "de"}),
@@ -81,14 +82,12 @@ def test_pages_from_workers_are_the_pages_of_the_server_threads(
             Graph().parse(data=ours, format=UNORDERED[media_type]),
             Graph().parse(data=body, format=UNORDERED[media_type]),
         )
-    elif backend.name == "virtuoso" and media_type == "text/html":
-        # Pages list values and sources in the order the engine returns rows, and
-        # Virtuoso's order is not Oxigraph's: the same elements, and the same characters
-        # in another order. pyLODE's /def names (and anchors) each term by whichever of
-        # its labels (de, en) comes first, so only its elements are the same there.
-        assert Counter(ELEMENTS.findall(ours)) == Counter(ELEMENTS.findall(body))
-        if path != "/def":
-            assert Counter(ours) == Counter(body)
+    elif media_type == "text/html":
+        # Pages list everything in an order of their own, never the engine's row order;
+        # what an engine changes in the data itself is applied to the embedded page.
+        for stored, read_back in ENGINE_CHANGES.get(backend.name, ()):
+            body = body.replace(stored, read_back)
+        assert ours == body
     else:
         assert ours == body
 
@@ -109,21 +108,32 @@ def test_pages_are_rendered_by_the_workers(server: LiveServer) -> None:
     assert httpx.get(server.url + "/health").json()["pages_rendered"] == after["pages_rendered"]
 
 
-def _hub_bundle(root: Path, links: int) -> Path:
-    """A bundle where one resource is pointed at by ``links`` others, each with a label."""
-    lines = ["@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> ."]
-    lines += [
-        f"<{BASE}id/organisation/o{i}> <http://www.w3.org/ns/org#memberOf> <{BASE}id/cluster/hub> ;"
-        f' rdfs:label "Organisation {i}"@de .'
+def _store_with_hub(path: Path, links: int) -> None:
+    """A store where one resource is pointed at by ``links`` others, each with a label.
+
+    Bulk-loaded beside the bundle: as a bundle file, its 120,000 triples would take the
+    server 9 s to sync at start-up (one SPARQL INSERT DATA, parsed at ~50 µs a triple).
+    """
+    hub, member = f"{BASE}id/cluster/hub", "http://www.w3.org/ns/org#memberOf"
+    lines = [
+        f"<{BASE}id/organisation/o{i}> <{member}> <{hub}> .\n"
+        f'<{BASE}id/organisation/o{i}> <{LABEL}> "Organisation {i}"@de .\n'
         for i in range(links)
     ]
-    lines.append(f'<{BASE}id/cluster/small> rdfs:label "Klein"@de .')
-    return write_bundle(root, {"data/hub.ttl": "\n".join(lines) + "\n"})
+    store = Store.open(path, base_iri=BASE)
+    try:
+        store.load(io.BytesIO("".join(lines).encode()), "nt", graph=f"{BASE}graph/test/hub")
+    finally:
+        store.close()
 
 
 @pytest.mark.embedded_only("a page past its time is stopped by killing its worker process")
 def test_a_page_past_the_time_limit_is_stopped_and_the_server_goes_on(tmp_path: Path) -> None:
-    bundle = _hub_bundle(tmp_path / "bundle", 60_000)
+    _store_with_hub(tmp_path / "store", 60_000)
+    bundle = write_bundle(
+        tmp_path / "bundle",
+        {"data/small.ttl": f'<{BASE}id/cluster/small> <{LABEL}> "Klein"@de .\n'},
+    )
     settings = Settings(bundle=bundle, store=tmp_path / "store", query_workers=2, query_timeout=1.5)
     with LiveServer(settings) as live:
         slow = httpx.get(live.url + "/id/cluster/hub", headers={"Accept": "text/html"}, timeout=60)

@@ -17,14 +17,22 @@ __all__ = ["ontology_graph", "ontology_html"]
 
 
 def ontology_graph(store: Store) -> Graph:
-    """The triples of every bundled ontology file, as one graph."""
+    """The triples of every bundled ontology file, as one graph, in a fixed order.
+
+    pyLODE names a term by whichever of its labels it meets first; added in order, the
+    page is the same whatever order the engine gives the triples in.
+    """
     prefix = f"{store.base_iri}graph/ontology/"
-    return store.construct(
+    triples = store.triples(
         QueryRequest(
             f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{
                   GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{prefix}")) }}"""
         )
     )
+    graph = Graph()
+    for triple in sorted(triples, key=lambda t: tuple(term.n3() for term in t)):
+        graph.add(triple)
+    return graph
 
 
 def ontology_html(store: Store) -> str:
