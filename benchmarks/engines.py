@@ -4,8 +4,11 @@
 - ``oxigraph``: ``oxigraph load`` then ``oxigraph serve-read-only --union-default-graph``;
 - ``virtuoso``: ``virtuoso-t`` with a minimal ini file, bulk-loaded with ``ld_dir``;
 - ``rdflib``: rdflib-endpoint over an in-memory ``Dataset`` (small scales only);
-- ``panorama-remote``: ``panorama serve --engine`` in front of ``oxigraph serve``, each on a
-  copy of the data of its own (the cost of the remote path).
+- ``panorama-remote``: ``panorama serve --engine`` in front of ``oxigraph serve`` (read-write,
+  on a copy of the data of its own): the cost of the remote path against ``oxigraph``;
+- ``panorama-remote-virtuoso``: ``panorama serve --engine`` in front of a Virtuoso of its own
+  (the same ini file and bulk load as ``virtuoso``, plus a writer account): the cost of the
+  remote path against ``virtuoso``.
 
 Every engine sees the synthetic data plus the bundled files, with the union of all graphs
 as the default graph. Each server runs in its own session so that stopping it ends the
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -26,17 +30,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import psutil
 
 __all__ = [
     "ENGINES",
+    "REMOTE_PEERS",
     "Engine",
     "LoadProgress",
     "LoadResult",
     "Panorama",
     "PanoramaOnEngine",
+    "PanoramaOnVirtuoso",
     "RssSampler",
     "free_port",
     "write_bundle",
@@ -207,6 +214,8 @@ class Engine:
     process: subprocess.Popen | None = None
     query_path: str = "/sparql"
     sampler: RssSampler | None = None
+    #: the user and password a client needs to write, if the server wants any
+    writer: tuple[str, str] | None = None
 
     @property
     def base_url(self) -> str:
@@ -225,11 +234,24 @@ class Engine:
         assert self.process is not None
         return self.process.pid
 
-    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+    def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
+        """Load ``data`` and, unless None, the bundled files (``write_bundle``)."""
         raise NotImplementedError
 
     def command(self) -> list[str]:
         raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        """Variables the server's command needs besides the benchmark's own."""
+        return {}
+
+    def running(self) -> bool:
+        """Whether the server's processes are up (not whether it answers)."""
+        return self.process is not None and self.process.poll() is None
+
+    def protocol_urls(self) -> tuple[str, str, str]:
+        """The query, update and Graph Store URLs, for an engine our server can run on."""
+        raise NotImplementedError(f"{self.name} is not an engine for panorama serve --engine")
 
     def start(self, timeout: float = 900) -> float:
         """Start the server and wait until it answers a query; return the seconds it took."""
@@ -241,7 +263,7 @@ class Engine:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=self.workdir,
-            env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+            env={**os.environ, "PYTHONPATH": str(REPOSITORY), **self.environment()},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -288,7 +310,7 @@ class Panorama(Engine):
     def store(self) -> Path:
         return self.workdir / "panorama-store"
 
-    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+    def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
         shutil.rmtree(self.store, ignore_errors=True)
         seconds, rss, output = _run_loader(
             [str(VENV_BIN / "panorama"), "load", str(data), "--store", str(self.store)],
@@ -329,10 +351,11 @@ class Oxigraph(Engine):
     def store(self) -> Path:
         return self.workdir / "oxigraph-store"
 
-    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+    def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
         shutil.rmtree(self.store, ignore_errors=True)
         seconds, rss, output = _oxigraph_load(self.store, data, self.log, f"load {self.name}")
-        _oxigraph_load(self.store, bundle_file, self.log, f"load {self.name} bundle")
+        if bundle_file is not None:
+            _oxigraph_load(self.store, bundle_file, self.log, f"load {self.name} bundle")
         return LoadResult(seconds, rss, output.strip().splitlines()[-1] if output.strip() else "")
 
     def command(self) -> list[str]:
@@ -351,75 +374,32 @@ class Oxigraph(Engine):
 
 
 @dataclass
-class PanoramaOnEngine(Panorama):
-    """Our server on an external engine (``panorama serve --engine``): what the remote path
-    costs. The engine is the native Oxigraph server, read-write (the server syncs the bundle
-    into it), on a copy of the data of its own, so that the ratio to ``oxigraph`` is the
-    cost of our layer in front of the same engine.
-    """
+class OxigraphServer(Oxigraph):
+    """``oxigraph serve``, read-write, as ``panorama serve --engine`` needs it: queries at
+    ``/query``, updates at ``/update``, the Graph Store Protocol at ``/store``; no union
+    default graph (our server names its graphs in every query)."""
 
-    engine_port: int = field(default_factory=free_port)
-    engine_process: subprocess.Popen | None = None
+    def protocol_urls(self) -> tuple[str, str, str]:
+        """The query, update and Graph Store URLs."""
+        return (f"{self.base_url}/query", f"{self.base_url}/update", f"{self.base_url}/store")
 
-    @property
-    def store(self) -> Path:
-        return self.workdir / "engine-store"
-
-    @property
-    def engine_url(self) -> str:
-        return f"http://{HOST}:{self.engine_port}"
-
-    def load(self, data: Path, bundle_file: Path) -> LoadResult:
-        shutil.rmtree(self.store, ignore_errors=True)
-        seconds, rss, _ = _oxigraph_load(self.store, data, self.log, f"load {self.name}")
-        return LoadResult(seconds, rss, "oxigraph load; the bundle is synced by panorama serve")
-
-    def data_options(self) -> list[str]:
+    def command(self) -> list[str]:
         return [
-            "--engine",
-            f"{self.engine_url}/query",
-            "--engine-update",
-            f"{self.engine_url}/update",
-            "--engine-store",
-            f"{self.engine_url}/store",
+            str(VENV_BIN / "oxigraph"),
+            "serve",
+            "--location",
+            str(self.store),
+            "--bind",
+            f"{HOST}:{self.port}",
+            # A little above our server's limit, which abandons the request (docs/engines.md).
+            "--timeout-s",
+            str(QUERY_TIMEOUT + 10),
         ]
 
-    def start(self, timeout: float = 900) -> float:
-        if self.engine_process is None or self.engine_process.poll() is not None:
-            self.engine_process = subprocess.Popen(
-                [
-                    str(VENV_BIN / "oxigraph"),
-                    "serve",
-                    "--location",
-                    str(self.store),
-                    "--bind",
-                    f"{HOST}:{self.engine_port}",
-                ],
-                stdout=self.log.open("a"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            deadline = time.monotonic() + timeout
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{self.engine_url}/query?query=ASK{{}}").status_code == 200:
-                        break
-                if self.engine_process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the engine of {self.name} did not start; see {self.log}")
-                time.sleep(0.3)
-        return super().start(timeout)
 
-    def stop(self) -> None:
-        super().stop()
-        if self.engine_process is not None and self.engine_process.poll() is None:
-            os.killpg(self.engine_process.pid, signal.SIGTERM)
-            try:
-                self.engine_process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.engine_process.pid, signal.SIGKILL)
-                self.engine_process.wait()
-
-
+#: The one Virtuoso configuration of the benchmarks (the ``virtuoso`` peer and the engine of
+#: ``panorama-remote-virtuoso``): loopback only, 40 HTTP threads, no cap on answers that
+#: matters here, every query stopped after ``QUERY_TIMEOUT`` s.
 _VIRTUOSO_INI = """[Database]
 DatabaseFile = {dir}/virtuoso.db
 ErrorLogFile = {dir}/virtuoso.log
@@ -457,6 +437,18 @@ MaxQueryExecutionTime = {query_timeout}
 DefaultQuery = ASK {{ ?s ?p ?o }}
 """
 
+#: A writer for ``panorama serve --engine`` (as ``tests/engines.py`` makes it, see
+#: docs/engines.md): the SPARQL_UPDATE role, which ``/sparql-auth`` and
+#: ``/sparql-graph-crud-auth`` check (digest only), and read-write permission on all graphs.
+_VIRTUOSO_WRITER = (
+    "DB.DBA.USER_CREATE('{user}', '{password}'); "
+    'GRANT SPARQL_UPDATE TO "{user}"; '
+    "DB.DBA.RDF_DEFAULT_USER_PERMS_SET('{user}', 3);"
+)
+#: Triples of a data file without a graph go here; N-Quads keep their own graphs, since the
+#: bulk loader reads ``*.nq`` files as quads (``ld_ttlp_flags``: 255 + 512).
+_VIRTUOSO_DEFAULT_GRAPH = "https://w3id.org/cluster-panorama/graph/data/synthetic/default"
+
 
 @dataclass
 class Virtuoso(Engine):
@@ -465,6 +457,14 @@ class Virtuoso(Engine):
     @property
     def directory(self) -> Path:
         return self.workdir / "virtuoso"
+
+    def protocol_urls(self) -> tuple[str, str, str]:
+        """Anonymous read-only queries; updates and the Graph Store behind digest auth."""
+        return (
+            f"{self.base_url}/sparql",
+            f"{self.base_url}/sparql-auth",
+            f"{self.base_url}/sparql-graph-crud-auth",
+        )
 
     def _isql(self, statement: str) -> str:
         result = subprocess.run(
@@ -478,7 +478,13 @@ class Virtuoso(Engine):
             raise RuntimeError(f"isql {statement!r}: {result.stdout[-500:]} {result.stderr[-500:]}")
         return result.stdout
 
-    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+    def _bulk_load(self, data: Path) -> None:
+        self._isql(
+            f"ld_dir('{data.parent}', '{data.name}', '{_VIRTUOSO_DEFAULT_GRAPH}'); "
+            "rdf_loader_run(); checkpoint;"
+        )
+
+    def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True)
         (self.directory / "virtuoso.ini").write_text(
@@ -493,41 +499,110 @@ class Virtuoso(Engine):
         )
         # Loading needs the server running: start it on the empty database, load, and keep it.
         self.start()
-        default = "https://w3id.org/cluster-panorama/graph/data/synthetic/default"
+        assert self.sampler is not None
         started = time.perf_counter()
         self.sampler.reset()
         progress = LoadProgress(f"load {self.name}", self.pid, data)
         try:
-            self._isql(
-                f"ld_dir('{data.parent}', '{data.name}', '{default}'); "
-                "rdf_loader_run(); checkpoint;"
-            )
+            self._bulk_load(data)
         finally:
             progress.stop()
         seconds = time.perf_counter() - started
         peak = self.sampler.peak
-        self._isql(
-            f"ld_dir('{bundle_file.parent}', '{bundle_file.name}', '{default}'); "
-            "rdf_loader_run(); checkpoint;"
-        )
+        if bundle_file is not None:
+            self._bulk_load(bundle_file)
         return LoadResult(seconds, peak, "ld_dir + rdf_loader_run + checkpoint")
+
+    def add_writer(self, user: str = "panorama") -> None:
+        """Create ``user`` with a random password as the writer (``writer``); the server runs.
+
+        dba/dba is Virtuoso's initial account: it only listens on loopback, in a folder of
+        the benchmark's.
+        """
+        password = secrets.token_urlsafe(16)
+        self._isql(_VIRTUOSO_WRITER.format(user=user, password=password) + " checkpoint;")
+        self.writer = (user, password)
 
     def command(self) -> list[str]:
         return ["virtuoso-t", "-f", "-c", str(self.directory / "virtuoso.ini")]
 
     def start(self, timeout: float = 900) -> float:
-        if self.process is not None and self.process.poll() is None:
+        if self.running():
             return 0.0  # already running since the load
         return super().start(timeout)
+
+
+@dataclass
+class PanoramaOnEngine(Panorama):
+    """Our server on an external engine (``panorama serve --engine``): what the remote path
+    costs. The engine (``engine_class``) runs read-write (the server syncs the bundle into
+    it) on a copy of the data of its own, so that the ratio to ``peer``, the same engine
+    answering directly, is the cost of our layer in front of it. This one: the native
+    Oxigraph server, against ``oxigraph``.
+    """
+
+    engine_class: ClassVar[type[Engine]] = OxigraphServer
+    #: the engine of the suite that answers the same queries directly
+    peer: ClassVar[str] = "oxigraph"
+    engine: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Its own name, so its log (and Virtuoso's folder) sit next to our server's.
+        self.engine = self.engine_class(name=f"{self.peer}-engine", workdir=self.workdir)
+
+    def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
+        loaded = self.engine.load(data, None)
+        detail = f"{loaded.detail} into the engine; the bundle is synced by panorama serve"
+        return LoadResult(loaded.seconds, loaded.peak_rss, detail)
+
+    def data_options(self) -> list[str]:
+        query, update, store = self.engine.protocol_urls()
+        return ["--engine", query, "--engine-update", update, "--engine-store", store]
+
+    def environment(self) -> dict[str, str]:
+        from panorama.remote_store import ENV_PASSWORD, ENV_USER
+
+        if self.engine.writer is None:
+            return {}
+        user, password = self.engine.writer
+        return {ENV_USER: user, ENV_PASSWORD: password}
+
+    def running(self) -> bool:
+        return super().running() and self.engine.running()
+
+    def start(self, timeout: float = 900) -> float:
+        if not self.engine.running():
+            self.engine.start(timeout)
+        return super().start(timeout)
+
+    def stop(self) -> None:
+        super().stop()
+        self.engine.stop()
+
+
+@dataclass
+class PanoramaOnVirtuoso(PanoramaOnEngine):
+    """Our server on a Virtuoso of its own, against ``virtuoso``: the same ini file and bulk
+    load (the data only), then a writer account whose credentials ``panorama serve`` gets
+    from the environment (``PANORAMA_ENGINE_USER``/``PANORAMA_ENGINE_PASSWORD``)."""
+
+    engine_class: ClassVar[type[Engine]] = Virtuoso
+    peer: ClassVar[str] = "virtuoso"
+
+    def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
+        loaded = super().load(data, bundle_file)
+        assert isinstance(self.engine, Virtuoso)
+        self.engine.add_writer()
+        return loaded
 
 
 @dataclass
 class Rdflib(Engine):
     files: tuple[Path, ...] = ()
 
-    def load(self, data: Path, bundle_file: Path) -> LoadResult:
+    def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
         # rdflib holds the graph in the server process: loading is part of starting it.
-        self.files = (data, bundle_file)
+        self.files = (data,) if bundle_file is None else (data, bundle_file)
         seconds = self.start()
         return LoadResult(seconds, self.sampler.peak if self.sampler else 0, "parse at start-up")
 
@@ -542,7 +617,7 @@ class Rdflib(Engine):
         ]
 
     def start(self, timeout: float = 900) -> float:
-        if self.process is not None and self.process.poll() is None:
+        if self.running():
             return 0.0
         return super().start(timeout)
 
@@ -553,4 +628,10 @@ ENGINES = {
     "virtuoso": Virtuoso,
     "rdflib": Rdflib,
     "panorama-remote": PanoramaOnEngine,
+    "panorama-remote-virtuoso": PanoramaOnVirtuoso,
+}
+#: Each remote engine and the engine of the suite it is compared with (the same engine,
+#: answering directly).
+REMOTE_PEERS = {
+    name: kind.peer for name, kind in ENGINES.items() if issubclass(kind, PanoramaOnEngine)
 }

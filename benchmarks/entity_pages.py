@@ -78,7 +78,9 @@ def entity_page_target(
         _latencies(client, engine, pages[:WARM_UP])
         first: list[float] = []
         deadline = time.monotonic() + budget
-        for page in pages[WARM_UP : WARM_UP + FIRST_VISITS]:
+        # Half the clusters at most, so that the cold run has pages left at small sizes.
+        visits = min(FIRST_VISITS, (len(pages) - WARM_UP) // 2)
+        for page in pages[WARM_UP : WARM_UP + visits]:
             if time.monotonic() > deadline:
                 break
             first += _latencies(client, engine, [page])

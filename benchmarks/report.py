@@ -72,7 +72,12 @@ def _size_section(size: dict) -> list[str]:
             for kind, errors in latency[name]["failures"].items():
                 lines.append(f"- {name} failed on {kind}: {len(errors)} times ({errors[0]})")
         mismatches = size["latency"].get("mismatch_count", 0)
-        lines.append(f"- result-size mismatches against oxigraph: {mismatches}")
+        by_engine = size["latency"].get("mismatches_by_engine", {})
+        per_engine = ", ".join(f"{name} {count}" for name, count in by_engine.items())
+        lines.append(
+            f"- result-size mismatches against oxigraph: {mismatches}"
+            + (f" ({per_engine})" if per_engine else "")
+        )
         lines += [f"- incident: {i}" for i in size["latency"].get("incidents", [])]
         for m in size["latency"].get("mismatches", [])[:10]:
             lines.append(f"  - {m['engine']} {m['kind']}: {m['rows']} rows vs {m['oxigraph_rows']}")
@@ -101,6 +106,7 @@ def _size_section(size: dict) -> list[str]:
         for incident in throughput.get("_incidents", []):
             lines.append(f"- incident: {incident}")
         lines.append("")
+    lines += _remote_section(size)
     lines += targets_section(size)
     if size.get("incidents"):
         lines += [*(f"- incident: {i}" for i in size["incidents"]), ""]
@@ -120,6 +126,62 @@ def _size_section(size: dict) -> list[str]:
             )
         lines.append("")
     return lines
+
+
+def _remote_section(size: dict) -> list[str]:
+    """Our server on an engine (``--remote``) against that engine answering directly."""
+    remote = size.get("remote_path")
+    if not remote:
+        return []
+    pairs = list(remote.items())
+    header = "".join(f" | {name} ms | {r['engine']} ms | ratio" for name, r in pairs)
+    lines = [
+        "### The remote path: our server with `--engine` against the engine it fronts",
+        "",
+        "Each remote engine has a copy of the data of its own; the ratio is remote / engine, "
+        "in the same minutes (latency: above 1 is slower; throughput: below 1 serves fewer).",
+        "",
+        "| Latency, median, one request at a time" + header + " |",
+        "|---|" + "---:|---:|---:|" * len(pairs),
+    ]
+    kinds = list(dict.fromkeys(kind for _, r in pairs for kind in r["latency"]))
+    for kind in kinds:
+        cells = []
+        for _, r in pairs:
+            entry = r["latency"].get(kind, {})
+            cells += [
+                str(entry.get("remote_ms") or "-"),
+                str(entry.get("engine_ms") or "-"),
+                f"{entry['ratio']:.2f}x" if entry.get("ratio") else "-",
+            ]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    means = []
+    for _, r in pairs:
+        mean = r.get("latency_ratio_geomean")
+        means += ["", "", f"**{mean:.2f}x**" if mean else "-"]
+    lines.append("| geometric mean of the ratios | " + " | ".join(means) + " |")
+    clients = list(dict.fromkeys(c for _, r in pairs for c in r["throughput"]))
+    for c in clients:
+        cells = []
+        for _, r in pairs:
+            entry = r["throughput"].get(c, {})
+            cells += [
+                f"{entry.get('remote_qps', '-')} q/s",
+                f"{entry.get('engine_qps') or '-'} q/s",
+                f"**{entry['ratio']:.2f}x**" if entry.get("ratio") else "-",
+            ]
+        lines.append(f"| mix throughput, {c} clients | " + " | ".join(cells) + " |")
+    lines.append("")
+    for name, r in pairs:
+        idle = size.get("load", {}).get(name, {}).get("engine_idle_rss_mb", "-")
+        lines.append(
+            f"- {name}: answers of another size than {r['engine']}'s: "
+            f"{r['answers_of_another_size']}; the engine behind it: RSS {idle} MB idle, "
+            f"{r['engine_peak_rss_mb']} MB at its peak (our server's are in the load table)"
+        )
+    for m in size.get("latency", {}).get("remote_mismatches", [])[:10]:
+        lines.append(f"  - {m['engine']} {m['kind']}: {m['rows']} rows vs {m['engine_rows']}")
+    return [*lines, ""]
 
 
 def markdown(results: dict) -> str:

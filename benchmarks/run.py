@@ -1,7 +1,7 @@
 """Run the benchmark suite: every engine on the same data, interleaved, at several sizes.
 
-    python -m benchmarks.run --sizes 100k,1m [--virtuoso] [--no-rdflib] [--duration 15]
-                             [--timeout-cost]
+    python -m benchmarks.run --sizes 100k,1m [--virtuoso] [--remote] [--no-rdflib]
+                             [--duration 15] [--timeout-cost]
 
 For each size: generate the data (cached), load it into every engine (timed, peak RSS),
 start all servers side by side, then
@@ -17,6 +17,12 @@ start all servers side by side, then
    SPARQL on the others (``repeatable.py``);
 5. streaming (sizes of 1M and up): a 1,000,000-row SELECT, with the server's RSS sampled
    every 20 ms.
+
+With ``--remote``, our server on an engine (``panorama serve --engine``) takes part in the
+latency and throughput phases: ``panorama-remote`` on ``oxigraph serve``, and with
+``--virtuoso`` also ``panorama-remote-virtuoso`` on a Virtuoso; each is compared with the
+same engine answering directly (``remote_path``: latency and throughput ratios, answers of
+another size).
 
 Results go to ``benchmarks/results/`` (JSON, Markdown, PNG). Only 127.0.0.1 is contacted.
 """
@@ -39,7 +45,15 @@ from pathlib import Path
 import httpx
 
 from benchmarks import report
-from benchmarks.engines import ENGINES, Engine, Panorama, RssSampler, write_bundle
+from benchmarks.engines import (
+    ENGINES,
+    REMOTE_PEERS,
+    Engine,
+    Panorama,
+    PanoramaOnEngine,
+    RssSampler,
+    write_bundle,
+)
 from benchmarks.entity_pages import entity_page_target
 from benchmarks.generate import generate_file, parse_size
 from benchmarks.load import (
@@ -52,6 +66,7 @@ from benchmarks.load import (
 )
 from benchmarks.mix import KINDS, draw, draw_mix
 from benchmarks.repeatable import repeatable_phase
+from benchmarks.report_targets import geometric_mean
 from benchmarks.timeout_cost import NAME as TIMEOUT_COST_NAME
 from benchmarks.timeout_cost import in_thread_copy, start_in_thread, timeout_cost
 
@@ -59,6 +74,8 @@ RESULTS = Path(__file__).with_name("results")
 BASELINE = "oxigraph"
 #: Repetitions of the heaviest kinds are capped so a round stays bounded in time.
 HEAVY = {"select-100k": 5}
+#: Seconds of an answer after which a kind is not warmed up again on that target.
+WARM_ENOUGH = 1.0
 #: The engines the repeatable workload compares: ours and the SPARQL servers people run.
 REPEATABLE_ENGINES = ("panorama", "oxigraph", "virtuoso")
 
@@ -82,9 +99,10 @@ def revive(engines: list[Engine], when: str) -> list[str]:
     """
     incidents = []
     for engine in engines:
-        if engine.process is None or engine.process.poll() is not None:
+        if not engine.running():
             print(f"    {engine.name} is not running; restarting it", flush=True)
             incidents.append(f"{engine.name} restarted {when}")
+            engine.stop()  # what is left of it: our server when only its engine is gone
             engine.start()
     return incidents
 
@@ -106,23 +124,39 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
     samples: dict[str, dict[str, list[float]]] = {t.name: {k: [] for k in KINDS} for t in targets}
     failures: dict[str, dict[str, list[str]]] = {t.name: {} for t in targets}
     mismatches: list[dict] = []
+    # A remote engine's answers against its own engine's: what our layer changes.
+    remote_mismatches: list[dict] = []
     incidents: list[str] = []
     skipped: dict[str, set[str]] = {t.name: set() for t in targets}
     clients = {t.name: httpx.Client() for t in targets}
     deadline = time.monotonic() + budget
     try:
-        # One warm-up round per worker process (4 by default), not recorded.
+        # One warm-up round per worker process (4 by default), not recorded. A kind that
+        # took a target over WARM_ENOUGH seconds is not warmed again there (a warm worker
+        # saves nothing that counts), and one that timed out is not asked again: the slow
+        # remote engines would otherwise spend the whole budget here (seen at 100k).
+        warm: dict[str, set[str]] = {t.name: set() for t in targets}
         for _ in range(4):
             for kind in KINDS:
                 if kind in HEAVY:
                     continue
                 instance = draw(kind, rnd, manifest)
                 for target in targets:
-                    measure(clients[target.name], target.url, instance, 60, target.headers)
+                    if kind in skipped[target.name] or kind in warm[target.name]:
+                        continue
+                    result = measure(clients[target.name], target.url, instance, 60, target.headers)
+                    if result.status == 0:
+                        failures[target.name].setdefault(kind, []).append(
+                            f"0 {result.error[:160]} (warm-up)"
+                        )
+                        skipped[target.name].add(kind)
+                    elif result.seconds > WARM_ENOUGH:
+                        warm[target.name].add(kind)
         for rep in range(reps):
             incidents += revive(engines, f"before latency repetition {rep}")
             for kind in KINDS:
-                if rep >= HEAVY.get(kind, reps) or time.monotonic() > deadline:
+                # Every kind once, however long the warm-up took; then within the budget.
+                if rep >= HEAVY.get(kind, reps) or (rep > 0 and time.monotonic() > deadline):
                     continue
                 instance = draw(kind, rnd, manifest)
                 shuffled = targets[:]
@@ -153,6 +187,17 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
                                 "query": instance.query,
                             }
                         )
+                    peer = REMOTE_PEERS.get(name)
+                    if peer in rows and count != rows[peer]:
+                        remote_mismatches.append(
+                            {
+                                "engine": name,
+                                "kind": kind,
+                                "rows": count,
+                                "engine_rows": rows[peer],
+                                "query": instance.query,
+                            }
+                        )
     finally:
         for client in clients.values():
             client.close()
@@ -166,8 +211,60 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
         "engines": summary,
         "mismatches": mismatches[:50],
         "mismatch_count": len(mismatches),
+        "mismatches_by_engine": {
+            name: sum(1 for m in mismatches if m["engine"] == name)
+            for name in dict.fromkeys(m["engine"] for m in mismatches)
+        },
+        "remote_mismatches": remote_mismatches[:50],
+        "remote_mismatch_count": len(remote_mismatches),
         "incidents": incidents,
     }
+
+
+def remote_path(result: dict, engines: list[Engine]) -> dict:
+    """Each remote engine against its peer, the same engine answering directly.
+
+    Per query kind the latency medians and remote / peer (above 1: the remote path is
+    slower), their geometric mean over the kinds both answered; per client count the mix
+    throughputs and remote / peer (below 1: the remote path serves fewer); how many answers
+    differed in size from the peer's; the engine's peak RSS (our server's is in
+    ``peak_rss_mb``).
+    """
+    latency = result.get("latency", {}).get("engines", {})
+    throughput = result.get("throughput", {})
+    remote_mismatches = result.get("latency", {}).get("remote_mismatches", [])
+    summary = {}
+    for engine in engines:
+        if not isinstance(engine, PanoramaOnEngine) or engine.peer not in latency:
+            continue
+        name, peer = engine.name, engine.peer
+        kinds, ratios = {}, []
+        for kind in KINDS:
+            ours = latency[name]["kinds"].get(kind, {}).get("median_ms")
+            theirs = latency[peer]["kinds"].get(kind, {}).get("median_ms")
+            ratio = round(ours / theirs, 2) if ours and theirs else None
+            if ratio:
+                ratios.append(ours / theirs)
+            kinds[kind] = {"remote_ms": ours, "engine_ms": theirs, "ratio": ratio}
+        served = {}
+        for clients, entry in throughput.get(name, {}).items():
+            theirs = throughput.get(peer, {}).get(clients, {}).get("throughput")
+            served[clients] = {
+                "remote_qps": entry["throughput"],
+                "engine_qps": theirs,
+                "ratio": round(entry["throughput"] / theirs, 3) if theirs else None,
+                "remote_errors": entry["errors"],
+            }
+        sampler = engine.engine.sampler
+        summary[name] = {
+            "engine": peer,
+            "latency": kinds,
+            "latency_ratio_geomean": round(geometric_mean(ratios), 2) if ratios else None,
+            "throughput": served,
+            "answers_of_another_size": sum(1 for m in remote_mismatches if m["engine"] == name),
+            "engine_peak_rss_mb": round((sampler.peak if sampler else 0) / 2**20, 1),
+        }
+    return summary
 
 
 def throughput_phase(
@@ -196,7 +293,7 @@ def throughput_phase(
                     continue
                 runs[engine.name][str(c)].append(result.as_dict())
                 print(
-                    f"    {engine.name:9} {c:2} clients: {result.throughput:8.1f} q/s "
+                    f"    {engine.name:24} {c:2} clients: {result.throughput:8.1f} q/s "
                     f"(p50 {result.p50_ms:.1f} ms, errors {result.errors + result.status_errors}, "
                     f"wrk {result.client_core_share:.1%} of a core)",
                     flush=True,
@@ -292,6 +389,8 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
         names.append("rdflib")
     if args.remote:
         names.append("panorama-remote")
+        if args.virtuoso:
+            names.append("panorama-remote-virtuoso")
     engines: list[Engine] = []
     in_thread: Panorama | None = None
     result: dict = {"size": label, "triples": manifest.triples, "clusters": manifest.clusters}
@@ -304,6 +403,9 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
             engine = ENGINES[name](name=name, workdir=engine_dir)
             if name == "panorama" and args.workers:
                 engine.workers = args.workers
+            # Listed before it loads: Virtuoso's loader starts the server, and `finally`
+            # below stops it if the load fails.
+            engines.append(engine)
             loaded = engine.load(data, bundle_file)
             loads[name] = {
                 "seconds": round(loaded.seconds, 2),
@@ -311,8 +413,7 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
                 "peak_rss_mb": round(loaded.peak_rss / 2**20, 1),
                 "detail": loaded.detail,
             }
-            print(f"  load {name:9} {loaded.seconds:7.1f} s", flush=True)
-            engines.append(engine)
+            print(f"  load {name:24} {loaded.seconds:7.1f} s", flush=True)
         ours = engines[0]
         assert isinstance(ours, Panorama)
         if args.timeout_cost:
@@ -322,6 +423,9 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
             loads[engine.name]["start_seconds"] = round(started, 2)
             assert engine.sampler is not None
             loads[engine.name]["idle_rss_mb"] = round(engine.sampler.reset() / 2**20, 1)
+            if isinstance(engine, PanoramaOnEngine) and engine.engine.sampler is not None:
+                idle = engine.engine.sampler.reset()  # from here on, not the load's peak
+                loads[engine.name]["engine_idle_rss_mb"] = round(idle / 2**20, 1)
         mix_engines = engines[:]
         if in_thread is not None:
             if skipped := start_in_thread(in_thread):
@@ -351,6 +455,8 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
         )
         if TIMEOUT_COST_NAME in result["throughput"]:
             result["timeout_cost"] = timeout_cost(result["throughput"])
+        if remote := remote_path(result, engines):
+            result["remote_path"] = remote
         print("  entity pages of random clusters (our server)…", flush=True)
         _target_phase(
             result,
@@ -403,7 +509,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--remote",
         action="store_true",
-        help="include panorama-remote: our server on `oxigraph serve` (panorama serve --engine)",
+        help="include our server on an engine (panorama serve --engine): panorama-remote on "
+        "`oxigraph serve`, and with --virtuoso panorama-remote-virtuoso on a Virtuoso",
     )
     parser.add_argument("--no-rdflib", dest="rdflib", action="store_false")
     parser.add_argument(
