@@ -488,27 +488,32 @@ def hub(engine: Engine, tmp_path: Path) -> Iterator[str]:
         dropped.raise_for_status()
 
 
+#: The time limit of the server the hub is asked of. Virtuoso gives at most 30,000 rows here
+#: (``ResultSetMaxRows``), so its hub page holds 30,001 links and takes about 2.5 s, the
+#: Oxigraph server's about 11 s: a limit of 1 s is well below both.
+HUB_TIMEOUT = 1.0
+
+
 def test_a_page_past_the_time_limit_answers_503_at_the_limit_and_the_server_goes_on(
-    server: LiveServer, hub: str
+    server: LiveServer, engine: Engine, hub: str
 ) -> None:
-    health = httpx.get(f"{server.url}/health").json()
-    normal = httpx.get(f"{server.url}/id/cluster/its-owl", headers={"Accept": "text/html"})
-    assert normal.status_code == 200, normal.text
-    started = time.monotonic()
-    slow = httpx.get(server.url + hub, headers={"Accept": "text/html"}, timeout=60)
-    elapsed = time.monotonic() - started
-    assert slow.status_code == 503, slow.text
-    assert "took longer than 3 s to build" in slow.text
-    assert "/sparql" in slow.text and "/dumps/" in slow.text
-    assert elapsed < QUERY_TIMEOUT + 1.5  # at the limit, not when the page would be done
-    other = httpx.get(
-        f"{server.url}/id/innovation-field/materials-production", headers={"Accept": "text/html"}
-    )
-    assert other.status_code == 200, other.text
-    assert select(server.url, LABEL_QUERY)
-    after = httpx.get(f"{server.url}/health").json()
-    assert after["timeouts"] == health["timeouts"] + 1
-    assert after["pages_rendered"] == health["pages_rendered"] + 3
+    with LiveServer(engine_settings(engine, query_timeout=HUB_TIMEOUT)) as limited:
+        health = httpx.get(f"{limited.url}/health").json()
+        started = time.monotonic()
+        slow = httpx.get(limited.url + hub, headers={"Accept": "text/html"}, timeout=60)
+        elapsed = time.monotonic() - started
+        assert slow.status_code == 503, slow.text
+        assert f"took longer than {HUB_TIMEOUT:g} s to build" in slow.text
+        assert "/sparql" in slow.text and "/dumps/" in slow.text
+        assert elapsed < HUB_TIMEOUT + 1.5  # at the limit, not when the page would be done
+        assert select(limited.url, LABEL_QUERY)
+        after = httpx.get(f"{limited.url}/health").json()
+        assert after["timeouts"] == health["timeouts"] + 1
+        assert after["pages_rendered"] == health["pages_rendered"] + 1
+    # Ordinary pages, on a server with the usual limit, are not held up by the hub.
+    for path in ("/id/cluster/its-owl", "/id/innovation-field/materials-production"):
+        page = httpx.get(server.url + path, headers={"Accept": "text/html"}, timeout=60)
+        assert page.status_code == 200, page.text
 
 
 def test_validation_checks_submissions_against_the_reference_data(server: LiveServer) -> None:
