@@ -80,6 +80,18 @@ class Engine:
         return self.folder / f"{self.name}.log"
 
     @property
+    def cli_options(self) -> list[str]:
+        """The ``panorama`` command's options for this engine's three URLs."""
+        return [
+            "--engine",
+            self.query_url,
+            "--engine-update",
+            self.update_url,
+            "--engine-store",
+            self.store_url,
+        ]
+
+    @property
     def auth(self) -> httpx.Auth | None:
         """The writer's credentials (Virtuoso checks them by digest only)."""
         if self.user is None:

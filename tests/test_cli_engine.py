@@ -64,23 +64,12 @@ class Backup:
 
 def panorama(engine: Engine | None, *args: str) -> Result:
     """``panorama ARGS``, on ``engine`` (its three URLs, its credentials) when one is given."""
-    options = [] if engine is None else engine_options(engine)
+    options = [] if engine is None else engine.cli_options
     environ = {"PANORAMA_BUNDLE": str(REPO), **(engine_environ(engine) if engine else {})}
     result = CliRunner().invoke(main, [*args, *options], env=environ)
     # An exception the command did not turn into a message exits 1 too: never expected.
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result
-
-
-def engine_options(engine: Engine) -> list[str]:
-    return [
-        "--engine",
-        engine.query_url,
-        "--engine-update",
-        engine.update_url,
-        "--engine-store",
-        engine.store_url,
-    ]
 
 
 def open_store(engine: Engine) -> RemoteStore:

@@ -109,21 +109,10 @@ def cli(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def engine_options(engine: Engine) -> list[str]:
-    return [
-        "--engine",
-        engine.query_url,
-        "--engine-update",
-        engine.update_url,
-        "--engine-store",
-        engine.store_url,
-    ]
-
-
 @pytest.fixture(scope="module")
 def token(engine: Engine, servers: tuple[LiveServer, LiveServer]) -> str:
     """A contributor's token, made with the CLI on the engine while the servers run."""
-    made = cli(engine, "token", "create", "its-owl", *engine_options(engine))
+    made = cli(engine, "token", "create", "its-owl", *engine.cli_options)
     assert made.returncode == 0, made.stderr
     return made.stdout.strip()
 
@@ -474,7 +463,7 @@ def hub(engine: Engine, tmp_path: Path) -> Iterator[str]:
             for i in range(60_000)
         )
     )
-    loaded = cli(engine, "load", str(members), "--graph", graph, *engine_options(engine))
+    loaded = cli(engine, "load", str(members), "--graph", graph, *engine.cli_options)
     assert loaded.returncode == 0, loaded.stderr
     try:
         yield "/id/cluster/hub"
