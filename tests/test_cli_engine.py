@@ -254,7 +254,7 @@ def test_rollback_checks_the_version_against_the_engine_reference_data(source: S
 
 
 def test_validate_on_an_engine_checks_links_against_the_engine_data(
-    source: Source, tmp_path: Path
+    source: Source, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     region_graph(source.store, "guetersloh")  # in the engine only, not in the bundle
     submission = tmp_path / "seat.nt"
@@ -265,6 +265,8 @@ def test_validate_on_an_engine_checks_links_against_the_engine_data(
 
     assert on_engine.exit_code == 0, on_engine.output
     assert f"the SPARQL engine at {source.engine.query_url}" in on_engine.stderr
+    # Virtuoso's month counts for xsd:duration are no crash to show (docs/engines.md).
+    assert not [r for r in caplog.records if r.name == "rdflib.term"], caplog.text
     assert with_bundle.exit_code == 1
     assert "cp:Region" in with_bundle.stdout
 

@@ -195,18 +195,27 @@ def reference_data(store: Store) -> Reference:
     return Reference(store.version, graph.serialize(format="nt", encoding="utf-8"))
 
 
+class _IllTypedLiteral(logging.Filter):
+    """Drops rdflib's traceback for a literal whose text is not of its datatype.
+
+    Virtuoso 7.2 gives ``xsd:duration`` values back as numbers of months (docs/engines.md).
+    rdflib keeps such a literal as written but logs a traceback for each one, which on a
+    terminal or in a server log reads as a crash.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to convert Literal lexical form")
+
+
 @contextlib.contextmanager
 def _quiet_ill_typed_literals() -> Iterator[None]:
-    # Virtuoso 7.2 gives xsd:duration values back as numbers of months (docs/engines.md).
-    # rdflib keeps such a literal as written but logs a traceback for each one, which on a
-    # terminal or in a server log reads as a crash.
-    literals = logging.getLogger("rdflib.term")
-    level = literals.level
-    literals.setLevel(logging.ERROR)
+    # A filter of its own per call, not a level: threads may build references at once.
+    literals, quiet = logging.getLogger("rdflib.term"), _IllTypedLiteral()
+    literals.addFilter(quiet)
     try:
         yield
     finally:
-        literals.setLevel(level)
+        literals.removeFilter(quiet)
 
 
 class ReferenceCache:
