@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -338,3 +340,35 @@ def test_a_page_reads_the_same_on_every_backend(
         for stored, read_back in ENGINE_CHANGES.get(backend.name, ()):
             expected = expected.replace(stored, read_back)
         assert served.content == expected, (path, lang)
+
+
+def test_a_hub_page_lists_the_first_links_counts_them_all_and_links_a_query(
+    make_server, tmp_path: Path
+) -> None:
+    """A page for people shows the first links to a hub; the RDF forms keep every one."""
+    from panorama.resources import PAGE_LINKS_IN
+
+    hub, members = f"{BASE}id/cluster/hub", PAGE_LINKS_IN + 200
+    lines = [
+        f"<{BASE}id/organisation/m{i:04d}> <http://www.w3.org/ns/org#memberOf> <{hub}> ."
+        for i in range(members)
+    ]
+    live = make_server(write_bundle(tmp_path / "bundle", {"data/hub.ttl": "\n".join(lines)}))
+    page = httpx.get(
+        live.url + "/id/cluster/hub", params={"lang": "en"}, headers={"Accept": "text/html"}
+    )
+    assert page.status_code == 200, page.text
+    assert f"The first {PAGE_LINKS_IN} of {members} links" in page.text
+    assert page.text.count('href="/id/organisation/m') == PAGE_LINKS_IN
+    assert "/id/organisation/m0999" in page.text and "/id/organisation/m1000" not in page.text
+    more = re.search(r'<p class="more"><a href="/query\?([^"]+)"', page.text)
+    assert more is not None
+    query = parse_qs(html.unescape(more[1]))["query"][0]
+    rows = httpx.get(
+        live.sparql, params={"query": query}, headers={"Accept": "application/sparql-results+json"}
+    ).json()["results"]["bindings"]
+    assert len(rows) == members
+    turtle = parse(httpx.get(live.url + "/id/cluster/hub", headers={"Accept": "text/turtle"}))
+    assert len(set(turtle.subjects(URIRef("http://www.w3.org/ns/org#memberOf"), URIRef(hub)))) == (
+        members
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
@@ -63,6 +64,11 @@ class EntityPage:
     sections: list[EntityPage] = field(default_factory=list)  # fragments of a document
     anchor: str = ""
     json_ld: str = ""
+    #: Links to the resource in all, when ``incoming`` shows only the first of them, and a
+    #: query page that lists every one.
+    links_in_total: int | None = None
+    links_in_shown: int = 0
+    links_in_query: str = ""
 
 
 class _Linker:
@@ -277,6 +283,12 @@ def build_entity_page(
 
     page = section(description.iri)
     page.sections = [section(fragment) for fragment in description.fragments]
+    if description.links_in_total is not None:
+        page.links_in_total = description.links_in_total
+        page.links_in_shown = sum(len(row.values) for row in page.incoming)
+        query = f"""SELECT ?in ?p WHERE {{ ?in ?p <{description.iri}> FILTER(isIRI(?in)) }}
+ORDER BY ?p ?in"""
+        page.links_in_query = "/query?" + urlencode({"query": query})
     types = description.objects(URIRef(description.iri), RDF.type)
     iris = tuple(sorted(t for t in types if isinstance(t, URIRef)))
     page.json_ld = _json_ld(description, page.title, schema_types_of(iris), page_url)

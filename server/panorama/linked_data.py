@@ -88,6 +88,8 @@ class Description:
     #: The named graphs that state each triple about the described IRIs (not their blank
     #: nodes' triples, nor incoming ones): a page names their sources.
     stated_in: Mapping[Triple, tuple[Node, ...]] = field(default_factory=dict)
+    #: How many IRIs link to the resource, when ``links_in`` kept only the first of them.
+    links_in_total: int | None = None
 
     @property
     def found(self) -> bool:
@@ -123,7 +125,9 @@ class Description:
     def with_graph(self, graph: Graph) -> Description:
         """This description and the triples of ``graph`` (a record made on the fly)."""
         extra = tuple((s, p, o) for s, p, o in graph)
-        return Description(self.iri, self.triples + extra, self.fragments, self.stated_in)
+        return Description(
+            self.iri, self.triples + extra, self.fragments, self.stated_in, self.links_in_total
+        )
 
     @cached_property
     def graph(self) -> Graph:
@@ -145,12 +149,17 @@ def _fragments(store: Store, iri: str) -> tuple[str, ...]:
     return tuple(str(row["s"]) for row in rows)
 
 
-def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
+def describe(
+    store: Store, iri: str, *, with_fragments: bool, links_in: int | None = None
+) -> Description:
     """Describe ``iri``: its CBD, the triples linking to it, its neighbours' labels and types.
 
     Args:
         with_fragments: also describe ``iri#…`` terms, for document IRIs such as the
             ontology's; it scans every subject, so instance IRIs skip it.
+        links_in: keep only the first this many links to ``iri`` (by property, then IRI),
+            and count them all: a page for people of a hub (a funder of 60,000 projects)
+            cannot show every link, and the RDF forms keep them.
     """
     fragments = _fragments(store, iri) if with_fragments else ()
     described = (iri, *fragments)
@@ -169,18 +178,33 @@ def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
         if "g" in row:
             graphs.append(row["g"])
     triples: list[Triple] = list(stated_in)
-    for query in (
-        # Blank nodes two levels deep (the rest of the concise bounded description), and
-        # incoming triples: in queries of their own, as OPTIONALs on every triple cost the
-        # engine four times as much.
-        f"""CONSTRUCT {{ ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
-              VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(isBlank(?o))
-              OPTIONAL {{ ?o ?p1 ?o1 OPTIONAL {{ ?o1 ?p2 ?o2 FILTER(isBlank(?o1)) }} }} }}""",
-        # Links to the resource itself only: a document's hash terms are linked to by their
-        # instances (every cluster to cp:Cluster), which would make /def a dump.
-        f"""CONSTRUCT {{ ?in ?p <{iri}> }} WHERE {{ ?in ?p <{iri}> FILTER(isIRI(?in)) }}""",
-    ):
-        triples += store.triples(QueryRequest(query))
+    # Blank nodes two levels deep (the rest of the concise bounded description), and
+    # incoming triples: in queries of their own, as OPTIONALs on every triple cost the
+    # engine four times as much.
+    triples += store.triples(
+        QueryRequest(
+            f"""CONSTRUCT {{ ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
+                  VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(isBlank(?o))
+                  OPTIONAL {{ ?o ?p1 ?o1 OPTIONAL {{ ?o1 ?p2 ?o2 FILTER(isBlank(?o1)) }} }} }}"""
+        )
+    )
+    # Links to the resource itself only: a document's hash terms are linked to by their
+    # instances (every cluster to cp:Cluster), which would make /def a dump.
+    linking = f"?in ?p <{iri}> FILTER(isIRI(?in))"
+    limit = "" if links_in is None else f"ORDER BY ?p ?in LIMIT {links_in + 1}"
+    incoming = store.triples(
+        QueryRequest(f"CONSTRUCT {{ ?in ?p <{iri}> }} WHERE {{ {linking} }} {limit}")
+    )
+    links_in_total = None
+    if links_in is not None and len(incoming) > links_in:
+        incoming = sorted(incoming, key=lambda t: (str(t[1]), str(t[0])))[:links_in]
+        (row,) = store.select(
+            QueryRequest(
+                f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?in ?p WHERE {{ {linking} }} }}"
+            )
+        )
+        links_in_total = int(str(row["n"]))
+    triples += incoming
     # The neighbours' labels and types, asked by name. Binding them with VALUES lets the
     # engine go straight to each one, and a FILTER on the predicate over each neighbour's
     # own triples cost a quarter of a UNION of the type and label patterns (1M triples).
@@ -204,4 +228,5 @@ def describe(store: Store, iri: str, *, with_fragments: bool) -> Description:
         tuple(dict.fromkeys(triples)),
         fragments,
         {triple: tuple(graphs) for triple, graphs in stated_in.items()},
+        links_in_total,
     )

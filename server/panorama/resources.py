@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 _ONTOLOGY_PATH = "def"
+#: Links to a resource its HTML page lists at most; the count and a query give the rest.
+PAGE_LINKS_IN = 1_000
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,12 @@ def render_resource(store: Store, cache: VersionedCache, job: PageJob) -> Resour
     """
     iri = store.base_iri + job.path
     fmt, lang = job.fmt, job.lang
-    description = describe(store, iri, with_fragments=not job.path.startswith("id/"))
+    description = describe(
+        store,
+        iri,
+        with_fragments=not job.path.startswith("id/"),
+        links_in=PAGE_LINKS_IN if fmt is HTML else None,
+    )
     if not description.found:
         return _not_found(iri, fmt, lang)
     if fmt is not HTML:
