@@ -98,16 +98,21 @@ class Engine:
             return None
         return httpx.DigestAuth(self.user, self.password or "")
 
-    def graphs(self) -> set[str]:
-        """The names of the graphs that hold at least one triple."""
+    def select(self, query: str) -> list[dict[str, dict[str, str]]]:
+        """The SPARQL JSON bindings of ``query``, asked of the engine itself (not our store)."""
         response = httpx.post(
             self.query_url,
-            data={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
+            data={"query": query},
             headers={"Accept": "application/sparql-results+json"},
             timeout=60,
         )
         response.raise_for_status()
-        return {row["g"]["value"] for row in response.json()["results"]["bindings"]}
+        return response.json()["results"]["bindings"]
+
+    def graphs(self) -> set[str]:
+        """The names of the graphs that hold at least one triple."""
+        rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return {row["g"]["value"] for row in rows}
 
     def empty(self, keep: set[str]) -> None:
         """Delete every triple of every graph but those in ``keep``, in one update.

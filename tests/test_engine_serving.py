@@ -25,9 +25,8 @@ from rdflib import Dataset, Graph, Namespace, URIRef
 
 from engines import Engine, EngineUnavailable, free_port, start_oxigraph, start_virtuoso
 from panorama.config import Settings
-from panorama.remote_store import ENV_PASSWORD, ENV_USER
 
-from support import REPO, LiveServer
+from support import REPO, LiveServer, engine_credentials, engine_environ
 
 BASE = "https://w3id.org/cluster-panorama/"
 ITS_OWL = BASE + "id/cluster/its-owl"
@@ -62,12 +61,6 @@ def engine(
         yield running
 
 
-def credentials(engine: Engine) -> dict[str, str]:
-    if engine.user is None:
-        return {}
-    return {ENV_USER: engine.user, ENV_PASSWORD: engine.password or ""}
-
-
 def engine_settings(
     engine: Engine, query_url: str | None = None, query_timeout: float = QUERY_TIMEOUT
 ) -> Settings:
@@ -84,17 +77,12 @@ def engine_settings(
 @pytest.fixture(scope="module")
 def servers(engine: Engine) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two servers on the engine; credentials come from the environment, as in production."""
-    saved = {name: os.environ.get(name) for name in (ENV_USER, ENV_PASSWORD)}
-    os.environ.update(credentials(engine))
-    try:
-        with LiveServer(engine_settings(engine)) as one, LiveServer(engine_settings(engine)) as two:
-            yield one, two
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with (
+        engine_credentials(engine),
+        LiveServer(engine_settings(engine)) as one,
+        LiveServer(engine_settings(engine)) as two,
+    ):
+        yield one, two
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +91,7 @@ def server(servers: tuple[LiveServer, LiveServer]) -> LiveServer:
 
 
 def cli(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **credentials(engine)}
+    environment = {**os.environ, **engine_environ(engine)}
     return subprocess.run(
         [PANORAMA, *args], capture_output=True, text=True, timeout=60, env=environment
     )
@@ -385,10 +373,9 @@ def test_a_large_answer_streams_through_without_being_held(engine: Engine) -> No
     # A small receive buffer of its own (Linux grows one up to tcp_rmem, 32 MB here).
     small_buffer = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)]
     relayed_url = engine.query_url.replace(f":{relay.target_port}/", f":{relay.port}/")
-    saved = {name: os.environ.get(name) for name in (ENV_USER, ENV_PASSWORD)}
-    os.environ.update(credentials(engine))
     try:
         with (
+            engine_credentials(engine),
             LiveServer(engine_settings(engine, relayed_url, query_timeout=60)) as live,
             httpx.Client(transport=httpx.HTTPTransport(socket_options=small_buffer)) as client,
             client.stream(
@@ -409,11 +396,6 @@ def test_a_large_answer_streams_through_without_being_held(engine: Engine) -> No
             received += sum(len(chunk) for chunk in chunks)
     finally:
         relay.close()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     assert received > 100_000_000
     assert held < received / 2, f"the server took {held:,} of {received:,} bytes at once"
 

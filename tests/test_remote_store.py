@@ -27,6 +27,8 @@ from panorama.errors import BadRequest, QuerySyntaxError
 from panorama.remote_store import ENV_PASSWORD, ENV_USER, RemoteStore
 from panorama.store import QueryRequest, Record, StoreError
 
+from support import engine_environ
+
 EX = "https://example.org/"
 DATA_TTL = """\
 @prefix ex: <https://example.org/> .
@@ -57,19 +59,13 @@ def engine(
         yield running
 
 
-def credentials(engine: Engine) -> dict[str, str]:
-    if engine.user is None:
-        return {}
-    return {ENV_USER: engine.user, ENV_PASSWORD: engine.password or ""}
-
-
 def connect(engine: Engine, base_iri: str | None = None, **options: object) -> RemoteStore:
     return RemoteStore.connect(
         engine.query_url,
         update_url=engine.update_url,
         store_url=engine.store_url,
         base_iri=base_iri or f"{EX}{uuid.uuid4().hex[:12]}/",
-        environ=credentials(engine),
+        environ=engine_environ(engine),
         **options,
     )
 
