@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from panorama.negotiation import HTML, JSON_LD, NTRIPLES, RDF_XML, TURTLE, Format
@@ -180,14 +180,16 @@ def describe(
     triples: list[Triple] = list(stated_in)
     # Blank nodes two levels deep (the rest of the concise bounded description), and
     # incoming triples: in queries of their own, as OPTIONALs on every triple cost the
-    # engine four times as much.
-    triples += store.triples(
-        QueryRequest(
-            f"""CONSTRUCT {{ ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
-                  VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(isBlank(?o))
-                  OPTIONAL {{ ?o ?p1 ?o1 OPTIONAL {{ ?o1 ?p2 ?o2 FILTER(isBlank(?o1)) }} }} }}"""
+    # engine four times as much. Most resources have no blank node, and skip that query.
+    if any(isinstance(o, BNode) for _, _, o in triples):
+        triples += store.triples(
+            QueryRequest(
+                f"""CONSTRUCT {{ ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
+                      VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(isBlank(?o))
+                      OPTIONAL {{ ?o ?p1 ?o1
+                        OPTIONAL {{ ?o1 ?p2 ?o2 FILTER(isBlank(?o1)) }} }} }}"""
+            )
         )
-    )
     # Links to the resource itself only: a document's hash terms are linked to by their
     # instances (every cluster to cp:Cluster), which would make /def a dump.
     linking = f"?in ?p <{iri}> FILTER(isIRI(?in))"
