@@ -10,7 +10,7 @@ not break when the server's private helpers move. When those modules change thei
 change these too.
 
 Left out because our server computes them once per store version and keeps them: the
-property labels every entity page shares (``resources._property_labels``).
+property names every entity page shares (``entity_page.property_names``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rdflib import Graph
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +18,7 @@ from starlette.responses import Response
 from panorama.cache import VersionedCache
 from panorama.config import Settings
 from panorama.dataset import dataset_description, dataset_iris
-from panorama.entity_page import build_entity_page, graph_sources, schema_types
+from panorama.entity_page import build_entity_page, graph_sources, property_names, schema_types
 from panorama.errors import QueryTimeout
 from panorama.labels import PREFIXES, request_language
 from panorama.linked_data import (
@@ -32,7 +31,7 @@ from panorama.linked_data import (
 from panorama.negotiation import HTML, Format, negotiate
 from panorama.ontology_docs import ontology_html
 from panorama.responses import cached_response
-from panorama.store import QueryRequest, Store, is_iri
+from panorama.store import Store, is_iri
 from panorama.templating import render_text
 
 __all__ = [
@@ -54,26 +53,6 @@ class ResourceAnswer:
     status: int
     body: bytes
     content_type: str
-
-
-def _property_labels(store: Store) -> Graph:
-    """Labels of every property the ontology declares, for naming rows on pages."""
-    return store.construct(
-        QueryRequest(
-            # The properties first, in a subquery: otherwise the engine may start from every
-            # label in the store (15.7 s at 10M triples; 0.8 s this way).
-            """CONSTRUCT { ?p ?label ?name } WHERE {
-                 { SELECT DISTINCT ?p WHERE {
-                     VALUES ?type { <http://www.w3.org/2002/07/owl#ObjectProperty>
-                       <http://www.w3.org/2002/07/owl#DatatypeProperty>
-                       <http://www.w3.org/2002/07/owl#AnnotationProperty>
-                       <http://www.w3.org/1999/02/22-rdf-syntax-ns#Property> }
-                     ?p a ?type } }
-                 VALUES ?label { <http://www.w3.org/2000/01/rdf-schema#label>
-                   <http://www.w3.org/2004/02/skos/core#prefLabel> }
-                 ?p ?label ?name }"""
-        )
-    )
 
 
 def _alternates(path: str) -> str:
@@ -158,7 +137,7 @@ def _entity_page(
         store,
         description,
         lang=lang,
-        property_labels=cache.get("property-labels", lambda: _property_labels(store)),
+        property_names=cache.get(("property-names", lang), lambda: property_names(store, lang)),
         sources=cache.get(("graph-sources", lang), lambda: graph_sources(store, lang)),
         schema_types_of=lambda types: cache.get(
             ("schema-types", types), lambda: schema_types(store, types)
