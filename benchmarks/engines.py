@@ -46,6 +46,7 @@ __all__ = [
     "PanoramaOnVirtuoso",
     "RssSampler",
     "free_port",
+    "settle",
     "write_bundle",
 ]
 
@@ -73,6 +74,39 @@ def tree_rss(pid: int) -> int:
         return total
     except psutil.Error:
         return 0
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process and its descendants have used so far."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def settle(
+    pids: list[int], *, idle_share: float = 0.05, window: float = 1.0, limit: float = 120
+) -> float:
+    """Wait until the process trees of ``pids`` use less than ``idle_share`` of a core.
+
+    A phase that measures latency must not pay for the last one: a server may still be
+    finishing queries whose clients gave up (up to its time limit), Virtuoso may be writing
+    a checkpoint. Returns the seconds waited (``limit`` at most).
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = sum(tree_cpu_seconds(pid) for pid in pids)
+        time.sleep(window)
+        if sum(tree_cpu_seconds(pid) for pid in pids) - before < idle_share * window:
+            break
+    return time.monotonic() - started
 
 
 class RssSampler:
@@ -233,6 +267,10 @@ class Engine:
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+    def pids(self) -> list[int]:
+        """The processes that answer for this engine (with any engine behind it)."""
+        return [self.pid] if self.process is not None else []
 
     def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
         """Load ``data`` and, unless None, the bundled files (``write_bundle``)."""
@@ -549,6 +587,9 @@ class PanoramaOnEngine(Panorama):
     def __post_init__(self) -> None:
         # Its own name, so its log (and Virtuoso's folder) sit next to our server's.
         self.engine = self.engine_class(name=f"{self.peer}-engine", workdir=self.workdir)
+
+    def pids(self) -> list[int]:
+        return [*super().pids(), *self.engine.pids()]
 
     def load(self, data: Path, bundle_file: Path | None) -> LoadResult:
         loaded = self.engine.load(data, None)

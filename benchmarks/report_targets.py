@@ -58,9 +58,18 @@ def _entity_pages(entry: dict) -> list[str]:
         f"median {repeat['median_ms']} ms, p95 {repeat['p95_ms']} ms. The wrk run went "
         f"{wrk['passes_over_clusters']} times through the clusters (p50 {wrk['p50_ms']} ms, "
         f"p99 {wrk['p99_ms']} ms, errors {wrk['errors']}); passes after the first are answered "
-        "from the cache as far as the clusters fit in it (4,096 pages).",
+        "from the cache as far as the clusters fit in it (4,096 pages)." + _settled(entry),
         "",
     ]
+
+
+def _settled(entry: dict) -> str:
+    if "settled_s" not in entry:
+        return ""
+    return (
+        f" The phase began once every engine had been idle for a second "
+        f"(after {entry['settled_s']} s of waiting)."
+    )
 
 
 def _ratio_cell(ours: float | None, theirs: float | None) -> str:

@@ -52,6 +52,7 @@ from benchmarks.engines import (
     Panorama,
     PanoramaOnEngine,
     RssSampler,
+    settle,
     write_bundle,
 )
 from benchmarks.entity_pages import entity_page_target
@@ -362,12 +363,21 @@ def streaming_phase(engine: Engine, rows: int = 1_000_000) -> dict:
     }
 
 
+def _settle(engines: list[Engine]) -> float:
+    """Wait for every engine to be idle, so that a phase does not pay for the last one."""
+    waited = settle([pid for engine in engines for pid in engine.pids()])
+    print(f"    (engines idle after {waited:.1f} s)", flush=True)
+    return round(waited, 1)
+
+
 def _target_phase(result: dict, key: str, engines: list[Engine], run: Callable[[], dict]) -> None:
     """Run a phase of issue 7's targets; a failure goes into the report instead of ending
     a run that may have loaded 10M triples."""
     result.setdefault("incidents", []).extend(revive(engines, f"before the {key} phase"))
+    waited = _settle(engines)
     try:
         result[key] = run()
+        result[key]["settled_s"] = waited
     except (RuntimeError, ValueError, KeyError, httpx.HTTPError) as error:
         print(f"    failed: {type(error).__name__}: {error}", flush=True)
         result[key] = {"error": f"{type(error).__name__}: {error}"[:2000]}
@@ -439,9 +449,11 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
         )
         os.environ.setdefault("PYTHONHASHSEED", "0")
         print("  latency…", flush=True)
+        settled = _settle(engines)
         result["latency"] = latency_phase(
             engines, manifest, args.reps, args.seed, args.latency_budget
         )
+        result["latency"]["settled_s"] = settled
         requests_file = write_requests(
             workdir / f"requests-{label}.tsv",
             draw_mix(args.mix_size, random.Random(args.seed + 2), manifest),
