@@ -122,6 +122,7 @@ def render_resource(store: Store, cache: VersionedCache, job: PageJob) -> Resour
         iri,
         with_fragments=not job.path.startswith("id/"),
         links_in=PAGE_LINKS_IN if fmt is HTML else None,
+        neighbour_types=fmt is not HTML,
     )
     if not description.found:
         return _not_found(iri, fmt, lang)
