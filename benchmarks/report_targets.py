@@ -30,11 +30,19 @@ def _cold_row(entry: dict) -> list[str]:
     if cold is None:  # results of a suite from before the cold run
         return []
     note = "" if cold["all_first_visits"] else "; some pages asked twice"
-    return [
+    rows = [
         f"| pages/s at {cold['clients']} clients, pages nobody asked for yet (wrk, "
         f"{cold['run']['seconds']} s{note}) | {cold['pages_per_s']} "
         f"| >= {entry['target_pages_per_s']:g} | {_verdict(entry['cold_throughput_pass'])} |"
     ]
+    reads = cold.get("engine_reads")
+    if reads:
+        rows.append(
+            f"| the same pages' reads alone, sent to the native server ({reads['engine']}, "
+            f"{reads['queries_per_page']} queries a page at most, {reads['queries_per_s']} q/s, "
+            f"errors {reads['errors']}): page-sets/s | {reads['page_sets_per_s']} | | |"
+        )
+    return rows
 
 
 def _entity_pages(entry: dict) -> list[str]:

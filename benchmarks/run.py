@@ -482,6 +482,7 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
                 duration=args.duration,
                 rounds=args.rounds,
                 seed=args.seed + 3,
+                native=next(e for e in engines if e.name == "oxigraph"),
             ),
         )
         print("  repeatable workload…", flush=True)
