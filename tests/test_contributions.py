@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
 import signal
@@ -25,7 +26,6 @@ from support import REPO, Backend, LiveServer, engine_environ
 
 BASE = "https://w3id.org/cluster-panorama/"
 ITS_OWL = BASE + "id/cluster/its-owl"
-GRAPH = BASE + "graph/contributions/its-owl"
 PROV = "http://www.w3.org/ns/prov#"
 PANORAMA = str(Path(sys.executable).parent / "panorama")
 COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
@@ -52,8 +52,13 @@ def sparql(url: str, query: str) -> list[dict[str, str]]:
     ]
 
 
-def graph_comments(url: str) -> set[str]:
-    rows = sparql(url, f"SELECT ?c WHERE {{ GRAPH <{GRAPH}> {{ <{ITS_OWL}> <{COMMENT}> ?c }} }}")
+def graph_of(contributor: str) -> str:
+    return f"{BASE}graph/contributions/{contributor}"
+
+
+def graph_comments(url: str, contributor: str = "its-owl") -> set[str]:
+    graph = graph_of(contributor)
+    rows = sparql(url, f"SELECT ?c WHERE {{ GRAPH <{graph}> {{ <{ITS_OWL}> <{COMMENT}> ?c }} }}")
     return {row["c"] for row in rows}
 
 
@@ -70,13 +75,19 @@ def post(url: str, body: bytes, token: str | None, **options: object) -> httpx.R
     return httpx.post(f"{url}/contributions", content=body, headers=headers, timeout=60, **options)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def server(tmp_path: Path, backend: Backend) -> Iterator[LiveServer]:
-    with backend.serve(REPO, tmp_path / "store", query_workers=1) as live:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[LiveServer]:
+    """One server per backend for the module's HTTP tests.
+
+    Sharing is safe because each test writes only the graph of a contributor of its own
+    (``contributor``), and counts what it changed against what it saw first.
+    """
+    store = tmp_path_factory.mktemp("contributions") / "store"
+    with backend.serve(REPO, store, query_workers=1) as live:
         yield live
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def ledger(server: LiveServer) -> Iterator[ContributionLedger]:
     """The server's ledger, opened beside it as ``panorama token …`` opens it."""
     if server.engine is None:
@@ -91,20 +102,29 @@ def ledger(server: LiveServer) -> Iterator[ContributionLedger]:
         store.close()
 
 
+_CONTRIBUTORS = itertools.count(1)
+
+
+@pytest.fixture
+def contributor() -> str:
+    """A contributor name no other test of the shared server has used."""
+    return f"test-{next(_CONTRIBUTORS)}"
+
+
 # Accepting ----------------------------------------------------------------------------------
 
 
 def test_a_conforming_contribution_becomes_the_contributors_graph(
-    server: LiveServer, ledger: ContributionLedger
+    server: LiveServer, ledger: ContributionLedger, contributor: str
 ) -> None:
-    token = ledger.create_contributor("its-owl")
+    token = ledger.create_contributor(contributor)
     body = profile("Technologie-Netzwerk OWL")
     response = post(server.url, body, token, params={"message": "profile"})
     assert response.status_code == 201, response.text
     answer = response.json()
     assert response.headers["location"] == f"/contributions/{answer['id']}"
-    assert answer["graph"] == GRAPH and answer["triples"] == 1
-    assert graph_comments(server.url) == {"Technologie-Netzwerk OWL"}
+    assert answer["graph"] == graph_of(contributor) and answer["triples"] == 1
+    assert graph_comments(server.url, contributor) == {"Technologie-Netzwerk OWL"}
 
     # PROV-O: agent, time, checksum, size.
     iri = answer["iri"]
@@ -117,7 +137,7 @@ def test_a_conforming_contribution_becomes_the_contributors_graph(
     assert (
         URIRef(iri),
         URIRef(PROV + "wasAttributedTo"),
-        URIRef(BASE + "id/contributor/its-owl"),
+        URIRef(BASE + f"id/contributor/{contributor}"),
     ) in prov
     assert prov.value(URIRef(iri), URIRef(PROV + "generatedAtTime")) is not None
     checksum = prov.value(URIRef(iri), URIRef("http://spdx.org/rdf/terms#checksum"))
@@ -128,22 +148,27 @@ def test_a_conforming_contribution_becomes_the_contributors_graph(
     # The entity page cites the contribution next to the brief.
     page = httpx.get(f"{server.url}/id/cluster/its-owl", params={"lang": "de"}).text
     assert "Technologie-Netzwerk OWL" in page
-    assert re.search(r"Beitrag von its-owl \(\d{4}-\d\d-\d\d\)", page)
+    assert re.search(rf"Beitrag von {contributor} \(\d{{4}}-\d\d-\d\d\)", page)
     assert "Abschnitt 2" in page
 
 
 def test_versions_stay_retrievable_and_a_rollback_restores_one(
-    server: LiveServer, ledger: ContributionLedger
+    server: LiveServer, ledger: ContributionLedger, contributor: str
 ) -> None:
-    token = ledger.create_contributor("its-owl")
+    token = ledger.create_contributor(contributor)
     first = post(server.url, profile("erste Fassung"), token).json()
     second = post(server.url, profile("zweite Fassung"), token).json()
     assert second["replaces"] == first["id"]
-    assert graph_comments(server.url) == {"zweite Fassung"}
+    assert graph_comments(server.url, contributor) == {"zweite Fassung"}
     old = httpx.get(f"{server.url}/contributions/{first['id']}/content")
     assert old.text.strip() == profile("erste Fassung").decode().strip()
     listed = httpx.get(f"{server.url}/contributions", headers={"Accept": "application/json"}).json()
-    assert [c["id"] for c in listed["contributions"]] == [second["id"], first["id"]]
+    # Newest first: these two lead the list, ahead of earlier tests' versions.
+    assert [c["id"] for c in listed["contributions"][:2]] == [second["id"], first["id"]]
+    assert [c["id"] for c in listed["contributions"] if c["contributor"] == contributor] == [
+        second["id"],
+        first["id"],
+    ]
 
     restored = httpx.post(
         f"{server.url}/contributions/{first['id']}/rollback",
@@ -152,13 +177,13 @@ def test_versions_stay_retrievable_and_a_rollback_restores_one(
     assert restored.status_code == 201, restored.text
     assert restored.json()["restores"] == first["id"]
     assert restored.json()["replaces"] == second["id"]
-    assert graph_comments(server.url) == {"erste Fassung"}
+    assert graph_comments(server.url, contributor) == {"erste Fassung"}
 
 
 def test_two_contributions_at_once_are_serialised_and_neither_is_lost(
-    server: LiveServer, ledger: ContributionLedger
+    server: LiveServer, ledger: ContributionLedger, contributor: str
 ) -> None:
-    token = ledger.create_contributor("its-owl")
+    token = ledger.create_contributor(contributor)
     answers: list[httpx.Response] = []
 
     def send(text: str) -> None:
@@ -172,16 +197,16 @@ def test_two_contributions_at_once_are_serialised_and_neither_is_lost(
     assert [a.status_code for a in answers] == [201, 201]
     first, second = sorted((a.json() for a in answers), key=lambda a: a["created"])
     assert second["replaces"] == first["id"]  # the chain saw both
-    comments = graph_comments(server.url)
+    comments = graph_comments(server.url, contributor)
     assert len(comments) == 2000
     assert len({c.split()[0] for c in comments}) == 1  # one whole version, never a mix
-    assert {v.id for v in ledger.versions("its-owl")} == {first["id"], second["id"]}
+    assert {v.id for v in ledger.versions(contributor)} == {first["id"], second["id"]}
 
 
 def test_the_web_form_contributes_with_the_token_in_a_field(
-    server: LiveServer, ledger: ContributionLedger
+    server: LiveServer, ledger: ContributionLedger, contributor: str
 ) -> None:
-    token = ledger.create_contributor("its-owl")
+    token = ledger.create_contributor(contributor)
     form = httpx.get(f"{server.url}/contributions/new")
     assert form.status_code == 200 and 'name="token"' in form.text
     response = httpx.post(
@@ -190,7 +215,7 @@ def test_the_web_form_contributes_with_the_token_in_a_field(
     )
     assert response.status_code == 201
     assert "Angenommen" in response.text or "Accepted" in response.text
-    assert graph_comments(server.url) == {"per Formular"}
+    assert graph_comments(server.url, contributor) == {"per Formular"}
 
 
 # Refusing: each a clear 4xx, and the store unchanged -----------------------------------------
@@ -211,19 +236,26 @@ def test_the_web_form_contributes_with_the_token_in_a_field(
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(
-    server: LiveServer, ledger: ContributionLedger, case: str, status: int, fragment: str
+    server: LiveServer,
+    ledger: ContributionLedger,
+    contributor: str,
+    case: str,
+    status: int,
+    fragment: str,
 ) -> None:
-    token = ledger.create_contributor("its-owl")
-    ledger.create_contributor("clib")
+    token = ledger.create_contributor(contributor)
+    other = f"{contributor}-other"
+    ledger.create_contributor(other)
     assert post(server.url, profile("vorher"), token).status_code == 201
     before = total_triples(server.url)
+    versions_before = len(ledger.versions())
     body, secret, options = profile("nachher"), token, {}
     if case == "no-token":
         secret = None
     elif case == "wrong-token":
         secret = "not-a-token"
     elif case == "others-graph":
-        options = {"params": {"graph": BASE + "graph/contributions/clib"}}
+        options = {"params": {"graph": graph_of(other)}}
     elif case == "bundled-graph":
         options = {"params": {"graph": BASE + "graph/data/brief/section-2"}}
     elif case == "malformed":
@@ -244,32 +276,35 @@ def test_bad_input_is_refused_and_changes_nothing(
         assert report["conforms"] is False and report["violations"] >= 1
         assert any(r["lines"] for r in report["results"])  # findings point at lines
     assert total_triples(server.url) == before
-    assert graph_comments(server.url) == {"vorher"}
-    assert len(ledger.versions()) == 1
+    assert graph_comments(server.url, contributor) == {"vorher"}
+    assert graph_comments(server.url, other) == set()
+    assert len(ledger.versions()) == versions_before
+    assert len(ledger.versions(contributor)) == 1
 
 
 def test_a_revoked_token_stops_working_at_once(
-    server: LiveServer, ledger: ContributionLedger
+    server: LiveServer, ledger: ContributionLedger, contributor: str
 ) -> None:
-    token = ledger.create_contributor("its-owl")
+    token = ledger.create_contributor(contributor)
     assert post(server.url, profile("a"), token).status_code == 201
-    ledger.revoke("its-owl")
+    ledger.revoke(contributor)
     assert post(server.url, profile("b"), token).status_code == 401
 
 
 def test_reads_stay_public_and_sparql_update_is_still_refused(
-    server: LiveServer, ledger: ContributionLedger
+    server: LiveServer, ledger: ContributionLedger, contributor: str
 ) -> None:
-    token = ledger.create_contributor("its-owl")
+    token = ledger.create_contributor(contributor)
     version = post(server.url, profile("a"), token).json()["id"]
     for path in ("/contributions", f"/contributions/{version}", f"/contributions/{version}/report"):
         assert httpx.get(server.url + path).status_code == 200
     update = httpx.post(
         f"{server.url}/sparql",
-        content=f"DROP GRAPH <{GRAPH}>",
+        content=f"DROP GRAPH <{graph_of(contributor)}>",
         headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {token}"},
     )
     assert update.status_code == 403
+    assert graph_comments(server.url, contributor) == {"a"}
 
 
 # Nothing lost: real server processes --------------------------------------------------------

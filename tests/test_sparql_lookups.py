@@ -7,10 +7,14 @@ a killable worker.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from panorama.query_text import is_lookup
+
+from support import write_bundle
 
 EX = "PREFIX ex: <https://example.org/>\n"
 
@@ -106,7 +110,11 @@ def test_a_lookup_error_is_the_same_clear_error(example_server) -> None:
     assert response.status_code == 406
 
 
-def test_a_lookup_too_large_to_hold_streams_from_a_worker(server) -> None:
+def test_a_lookup_too_large_to_hold_streams_from_a_worker(make_server, tmp_path: Path) -> None:
+    # 3,000 triples, about 200 KB as CSV: more than the one chunk (64 KiB) a lookup may take.
+    lines = ["@prefix ex: <https://example.org/> ."]
+    lines += [f"ex:s{i} ex:p{i % 7} ex:o{i % 13} ." for i in range(3000)]
+    server = make_server(write_bundle(tmp_path / "bundle", {"data/many.ttl": "\n".join(lines)}))
     counted = httpx.get(
         server.sparql, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "format": "json"}
     ).json()
