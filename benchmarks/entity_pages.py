@@ -38,7 +38,7 @@ from benchmarks.load import (
 from panorama.config import DEFAULT_BASE_IRI
 from panorama.linked_data import describe
 from panorama.resources import PAGE_LINKS_IN
-from panorama.store import QueryRequest, Store
+from panorama.store import QueryRequest, Store, subject_quads_query
 
 __all__ = ["TARGET_MEDIAN_MS", "TARGET_PAGES_PER_S", "entity_page_target"]
 
@@ -82,9 +82,14 @@ class _Recorder:
         self.requests.append(request)
         return self.store.select(request)
 
-    def triples(self, request: QueryRequest) -> list:
+    def quads_about(self, subjects: list[str]) -> list:
+        # Our store reads these without SPARQL; an engine is sent this query for them.
+        self.requests.append(QueryRequest(subject_quads_query(subjects), union_default_graph=False))
+        return self.store.quads_about(subjects)
+
+    def term_triples(self, request: QueryRequest) -> list:
         self.requests.append(request)
-        return self.store.triples(request)
+        return self.store.term_triples(request)
 
 
 #: A graph nobody has: as the default graph it is empty, like our store's own default graph

@@ -533,9 +533,9 @@ def test_a_hub_is_described_with_every_neighbours_name(store: RemoteStore) -> No
     store.replace_graph(graph_of(store, "hub"), data.encode(), "ttl")
     description = describe(store, hub, with_fragments=False)
     names = {
-        str(o)
+        o.value
         for s, p, o in description.triples
-        if str(p) == "http://www.w3.org/2000/01/rdf-schema#label"
+        if p.value == "http://www.w3.org/2000/01/rdf-schema#label"
     }
     assert len(names) == members
     assert "Member 5999" in names

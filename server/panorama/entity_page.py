@@ -12,13 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF
-from rdflib.term import Node
+import pyoxigraph as ox
 
 from panorama.labels import COMMON_LABELS, best_labels, fallback_label, prefixed_name
-from panorama.linked_data import Description, resource_url
-from panorama.store import QueryRequest, Store
+from panorama.linked_data import RDF_TYPE, Description, resource_url
+from panorama.store import QueryRequest, Store, Term
 
 __all__ = [
     "EntityPage",
@@ -32,6 +30,8 @@ __all__ = [
 
 _PROV_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
 _SCHEMA = "https://schema.org/"
+_TYPE = ox.NamedNode(RDF_TYPE)
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class _Linker:
         description: Description,
         base_iri: str,
         lang: str,
-        property_names: Mapping[Node, str],
+        property_names: Mapping[Term, str],
     ) -> None:
         self.description = description
         self.base_iri = base_iri
@@ -88,52 +88,59 @@ class _Linker:
         self.property_names = property_names
         self._labels = best_labels(description.triples, lang)
 
-    def label(self, node: Node) -> str:
+    def label(self, node: Term) -> str:
         label = self._labels.get(node)
-        return label if label is not None else fallback_label(node, self.lang)
+        return label if label is not None else fallback_label(node.value, self.lang)
 
     def href(self, iri: str) -> str:
         return resource_url(self.base_iri, iri)
 
-    def term(self, node: Node, *, seen: frozenset[Node] = frozenset()) -> Shown:
-        if isinstance(node, URIRef):
-            return Shown(self.label(node), href=self.href(str(node)))
-        if isinstance(node, Literal):
-            datatype = prefixed_name(str(node.datatype)) if node.datatype else None
-            return Shown(str(node), lang=node.language, datatype=datatype)
-        if isinstance(node, BNode) and node not in seen:
+    def term(self, node: Term, *, seen: frozenset[Term] = frozenset()) -> Shown:
+        if isinstance(node, ox.NamedNode):
+            return Shown(self.label(node), href=self.href(node.value))
+        if isinstance(node, ox.Literal):
+            # A language's literal shows its language; a plain one (xsd:string) nothing.
+            datatype = node.datatype.value
+            shown_type = None if node.language or datatype == _XSD_STRING else datatype
+            return Shown(
+                node.value,
+                lang=node.language,
+                datatype=prefixed_name(shown_type) if shown_type else None,
+            )
+        if isinstance(node, ox.BlankNode) and node not in seen:
             nested = self.statements(node, seen=seen | {node})
             return Shown("", nested=tuple(nested))
-        return Shown(str(node))
+        # A blank node already shown above (a cycle), or an RDF 1.2 triple term.
+        return Shown(node.value if isinstance(node, ox.BlankNode) else str(node))
 
-    def property(self, predicate: URIRef) -> Shown:
+    def property(self, predicate: ox.NamedNode) -> Shown:
         # The ontology's name, a common one, or what the description says of the property.
         label = self.property_names.get(predicate)
         if label is None:
-            common = COMMON_LABELS.get(str(predicate))
+            common = COMMON_LABELS.get(predicate.value)
             label = common.get(self.lang, common["en"]) if common else self.label(predicate)
-        return Shown(label, href=self.href(str(predicate)))
+        return Shown(label, href=self.href(predicate.value))
 
     def statements(
         self,
-        subject: Node,
+        subject: Term,
         *,
         sources: dict[tuple[str, str], tuple[Shown, ...]] | None = None,
-        seen: frozenset[Node] = frozenset(),
+        seen: frozenset[Term] = frozenset(),
     ) -> list[Statement]:
-        by_property: dict[URIRef, list[Node]] = {}
+        by_property: dict[ox.NamedNode, list[Term]] = {}
         for predicate, value in self.description.outgoing(subject):
-            if predicate == RDF.type and not isinstance(subject, BNode):
+            if predicate == _TYPE and not isinstance(subject, ox.BlankNode):
                 continue
             by_property.setdefault(predicate, []).append(value)  # type: ignore[arg-type]
         rows = []
         for predicate, values in by_property.items():
             shown = []
             literals_first = sorted(
-                values, key=lambda v: (not isinstance(v, Literal), str(v), _key(v))
+                values, key=lambda v: (not isinstance(v, ox.Literal), v.value, _key(v))
             )
             for value in literals_first:
-                origin = (sources or {}).get((str(predicate), _key(value)), ())
+                origin = (sources or {}).get((predicate.value, _key(value)), ())
                 shown.append((self.term(value, seen=seen), origin))
             rows.append(Statement(self.property(predicate), tuple(shown)))
         rows.sort(key=lambda row: _order(row.property))
@@ -146,37 +153,39 @@ def _order(shown: Shown) -> tuple[str, str]:
     return shown.text.casefold(), shown.href or ""
 
 
-def _key(node: Node) -> str:
-    return node.n3() if not isinstance(node, BNode) else "_:"
+def _key(node: Term) -> str:
+    """A term in N-Triples, to tell values apart that read the same (blank nodes: all one)."""
+    return str(node) if not isinstance(node, ox.BlankNode) else "_:"
 
 
-def graph_sources(store: Store, lang: str) -> dict[Node, tuple[Shown, ...]]:
+def graph_sources(store: Store, lang: str) -> dict[Term, tuple[Shown, ...]]:
     """The sources each named graph is derived from, labelled in ``lang``.
 
     One table for every page of a store version: asking each page's graphs for their
     sources cost more than the rest of its queries together.
     """
-    rows = store.select(
+    rows = store.term_rows(
         QueryRequest(
             f"""SELECT ?g ?src ?label WHERE {{ ?g <{_PROV_DERIVED}> ?src
                   OPTIONAL {{ ?src <http://www.w3.org/2000/01/rdf-schema#label> ?label
                               FILTER(LANGMATCHES(LANG(?label), "{lang}")) }} }}"""
         )
     )
-    found: dict[Node, dict[str, Shown]] = {}
+    found: dict[Term, dict[str, Shown]] = {}
     for row in rows:
-        source = str(row["src"])
-        found.setdefault(row["g"], {})[source] = Shown(str(row.get("label", source)), href=source)
+        source = row["src"].value
+        label = row["label"].value if "label" in row else source
+        found.setdefault(row["g"], {})[source] = Shown(label, href=source)
     return {graph: tuple(sorted(shown.values(), key=_order)) for graph, shown in found.items()}
 
 
-def property_names(store: Store, lang: str) -> dict[Node, str]:
+def property_names(store: Store, lang: str) -> dict[Term, str]:
     """The ontology's name in ``lang`` for every property it declares, for naming rows.
 
     One table for every page of a store version: a page names twenty properties, and
     looking each up in a graph of labels cost a millisecond a page.
     """
-    triples = store.triples(
+    triples = store.term_triples(
         QueryRequest(
             # The properties first, in a subquery: otherwise the engine may start from every
             # label in the store (15.7 s at 10M triples; 0.8 s this way).
@@ -196,7 +205,7 @@ def property_names(store: Store, lang: str) -> dict[Node, str]:
 
 
 def _statement_sources(
-    description: Description, subject: Node, sources: Mapping[Node, tuple[Shown, ...]]
+    description: Description, subject: Term, sources: Mapping[Term, tuple[Shown, ...]]
 ) -> dict[tuple[str, str], tuple[Shown, ...]]:
     """For each (property, value) of ``subject``, the sources of the graphs that state it."""
     found: dict[tuple[str, str], dict[str, Shown]] = {}
@@ -204,21 +213,21 @@ def _statement_sources(
     for (stated, predicate, value), graphs in description.stated_in.items():
         if stated != subject or not graphs:
             continue
-        shown = found.setdefault((str(predicate), _key(value)), {})
+        shown = found.setdefault((predicate.value, _key(value)), {})
         for graph in graphs:
             for source in sources.get(graph, ()):
                 shown[source.href] = source  # type: ignore[index]
     return {key: tuple(sorted(shown.values(), key=_order)) for key, shown in found.items() if shown}
 
 
-def schema_types(store: Store, types: tuple[URIRef, ...]) -> list[str]:
+def schema_types(store: Store, types: tuple[ox.NamedNode, ...]) -> list[str]:
     """schema.org types a resource has through the ontology's class mappings."""
     if not types:
         return []
     # One path per type, each starting from a constant: Virtuoso 7.2 refuses a path whose
     # start is bound by VALUES ("transitive start not given").
     paths = " UNION ".join(
-        f"""{{ {t.n3()} (<http://www.w3.org/2000/01/rdf-schema#subClassOf>
+        f"""{{ {t} (<http://www.w3.org/2000/01/rdf-schema#subClassOf>
                 |<http://www.w3.org/2002/07/owl#equivalentClass>)* ?schema }}"""
         for t in types
     )
@@ -240,20 +249,19 @@ def _json_ld(description: Description, title: str, schema_types: list[str], url:
         "name": title,
         "url": url,
     }
-    subject = URIRef(description.iri)
+    subject = ox.NamedNode(description.iri)
     comments = [
         text
         for p in (
             "http://www.w3.org/2000/01/rdf-schema#comment",
             "http://purl.org/dc/terms/description",
         )
-        for text in sorted(str(o) for o in description.objects(subject, URIRef(p)))
+        for text in sorted(o.value for o in description.objects(subject, ox.NamedNode(p)))
     ]
     if comments:
         document["description"] = comments[0]
-    same_as = sorted(
-        str(o) for o in description.objects(subject, URIRef("http://xmlns.com/foaf/0.1/homepage"))
-    )
+    homepage = ox.NamedNode("http://xmlns.com/foaf/0.1/homepage")
+    same_as = sorted(o.value for o in description.objects(subject, homepage))
     if same_as:
         document["sameAs"] = same_as
     # "</" must not end the script element early.
@@ -265,9 +273,9 @@ def build_entity_page(
     description: Description,
     *,
     lang: str,
-    property_names: Mapping[Node, str],
-    sources: Mapping[Node, tuple[Shown, ...]],
-    schema_types_of: Callable[[tuple[URIRef, ...]], list[str]],
+    property_names: Mapping[Term, str],
+    sources: Mapping[Term, tuple[Shown, ...]],
+    schema_types_of: Callable[[tuple[ox.NamedNode, ...]], list[str]],
     page_url: str,
 ) -> EntityPage:
     """Everything ``resource.html`` shows about ``description.iri``, in ``lang``.
@@ -283,20 +291,20 @@ def build_entity_page(
     linker = _Linker(description, store.base_iri, lang, property_names)
 
     def section(iri: str) -> EntityPage:
-        subject = URIRef(iri)
+        subject = ox.NamedNode(iri)
         stated = _statement_sources(description, subject, sources)
         types = sorted(
-            (linker.term(t) for t in description.objects(subject, RDF.type)),
+            (linker.term(t) for t in description.objects(subject, _TYPE)),
             key=_order,
         )
-        incoming: dict[URIRef, list[Node]] = {}
+        incoming: dict[ox.NamedNode, list[Term]] = {}
         for subject_in, predicate in description.incoming(subject):
-            if isinstance(subject_in, URIRef) and subject_in != subject:
+            if isinstance(subject_in, ox.NamedNode) and subject_in != subject:
                 incoming.setdefault(predicate, []).append(subject_in)  # type: ignore[arg-type]
         incoming_rows = [
             Statement(
                 linker.property(predicate),
-                tuple((linker.term(s), ()) for s in sorted(subjects, key=str)),
+                tuple((linker.term(s), ()) for s in sorted(subjects, key=lambda n: n.value)),
             )
             for predicate, subjects in incoming.items()
         ]
@@ -320,7 +328,7 @@ def build_entity_page(
         query = f"""SELECT ?in ?p WHERE {{ ?in ?p <{description.iri}> FILTER(isIRI(?in)) }}
 ORDER BY ?p ?in"""
         page.links_in_query = "/query?" + urlencode({"query": query})
-    types = description.objects(URIRef(description.iri), RDF.type)
-    iris = tuple(sorted(t for t in types if isinstance(t, URIRef)))
+    types = description.objects(ox.NamedNode(description.iri), _TYPE)
+    iris = tuple(sorted((t for t in types if isinstance(t, ox.NamedNode)), key=lambda t: t.value))
     page.json_ld = _json_ld(description, page.title, schema_types_of(iris), page_url)
     return page

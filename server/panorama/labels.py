@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 from starlette.requests import Request
 
 from panorama.linked_data import LABEL_PROPERTIES
 from panorama.negotiation import parse_accept
+from panorama.store import Term, TermTriple
 
 __all__ = [
     "LANGUAGES",
@@ -53,7 +55,7 @@ PREFIXES: dict[str, str] = {
 }
 
 _LABEL_PROPERTIES = tuple(URIRef(p) for p in LABEL_PROPERTIES)
-_LABEL_RANK = {prop: rank for rank, prop in enumerate(_LABEL_PROPERTIES)}
+_LABEL_RANK = {ox.NamedNode(prop): rank for rank, prop in enumerate(LABEL_PROPERTIES)}
 
 #: Names for the common terms of other vocabularies, which the store holds no labels for.
 COMMON_LABELS: dict[str, dict[str, str]] = {
@@ -122,20 +124,19 @@ def prefixed_name(iri: str) -> str:
     return iri
 
 
-def _rank(value: Literal, rank_property: int, lang: str) -> tuple[int, int, str]:
+def _rank(text: str, language: str | None, rank_property: int, lang: str) -> tuple[int, int, str]:
     """How good a label is for ``lang`` (lower is better): language, then property."""
     order = (lang, *(other for other in ("de", "en") if other != lang), None, "")
-    language = value.language
     rank_language = order.index(language) if language in order else len(order)
-    return (rank_language, rank_property, str(value))
+    return (rank_language, rank_property, text)
 
 
-def fallback_label(term: Node, lang: str) -> str:
+def fallback_label(iri: str, lang: str) -> str:
     """The name of a term the graph has no label for: a common name, or its prefixed name."""
-    common = COMMON_LABELS.get(str(term))
+    common = COMMON_LABELS.get(iri)
     if common is not None:
         return common.get(lang, common["en"])
-    return prefixed_name(str(term))
+    return prefixed_name(iri)
 
 
 def label_of(graph: Graph, term: Node, lang: str) -> str:
@@ -144,23 +145,23 @@ def label_of(graph: Graph, term: Node, lang: str) -> str:
     for rank_property, prop in enumerate(_LABEL_PROPERTIES):
         for value in graph.objects(term, prop):  # type: ignore[arg-type]
             if isinstance(value, Literal):
-                candidate = _rank(value, rank_property, lang)
+                candidate = _rank(str(value), value.language, rank_property, lang)
                 if best is None or candidate < best:
                     best = candidate
-    return best[2] if best is not None else fallback_label(term, lang)
+    return best[2] if best is not None else fallback_label(str(term), lang)
 
 
-def best_labels(triples: Iterable[tuple[Node, Node, Node]], lang: str) -> dict[Node, str]:
-    """``label_of`` for every labelled term of ``triples`` at once.
+def best_labels(triples: Iterable[TermTriple], lang: str) -> dict[Term, str]:
+    """``label_of`` for every labelled term of ``triples`` (Oxigraph's terms) at once.
 
     A page names a hundred terms; one pass over its triples costs less than looking each
     term up.
     """
-    best: dict[Node, tuple[int, int, str]] = {}
+    best: dict[Term, tuple[int, int, str]] = {}
     for term, prop, value in triples:
-        rank_property = _LABEL_RANK.get(prop)
-        if rank_property is not None and isinstance(value, Literal):
-            candidate = _rank(value, rank_property, lang)
+        rank_property = _LABEL_RANK.get(prop)  # type: ignore[call-overload]
+        if rank_property is not None and isinstance(value, ox.Literal):
+            candidate = _rank(value.value, value.language, rank_property, lang)
             if term not in best or candidate < best[term]:
                 best[term] = candidate
     return {term: ranked[2] for term, ranked in best.items()}

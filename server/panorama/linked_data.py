@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Node
+import pyoxigraph as ox
+from rdflib import Graph
 
 from panorama.negotiation import HTML, JSON_LD, NTRIPLES, RDF_XML, TURTLE, Format
-from panorama.store import QueryRequest, Store
+from panorama.store import QueryRequest, Store, Term, TermTriple, from_rdflib, to_rdflib
 
 __all__ = [
     "RESOURCE_FORMATS",
@@ -71,24 +71,22 @@ def split_suffix(path: str) -> tuple[str, Format | None]:
     return path, None
 
 
-Triple = tuple[Node, Node, Node]
-
-
 @dataclass(frozen=True)
 class Description:
     """What the store says about one IRI, ready to serialize or to show.
 
-    The triples are kept as a list with two small indexes rather than an rdflib graph: a
-    page reads them by subject and by object, and building a graph (three indexes, events,
-    contexts) cost as much as the queries. The graph is built only to serialize.
+    The triples are Oxigraph's terms, kept as a list with two small indexes rather than an
+    rdflib graph: a page reads them by subject and by object, and building a graph (three
+    indexes, events, contexts) cost as much as the queries. The rdflib graph is built only
+    to serialize.
     """
 
     iri: str
-    triples: tuple[Triple, ...]
+    triples: tuple[TermTriple, ...]
     fragments: tuple[str, ...] = ()  # hash terms described along with a document IRI
     #: The named graphs that state each triple about the described IRIs (not their blank
     #: nodes' triples, nor incoming ones): a page names their sources.
-    stated_in: Mapping[Triple, tuple[Node, ...]] = field(default_factory=dict)
+    stated_in: Mapping[TermTriple, tuple[Term, ...]] = field(default_factory=dict)
     #: How many IRIs link to the resource, when ``links_in`` kept only the first of them.
     links_in_total: int | None = None
 
@@ -97,35 +95,35 @@ class Description:
         return bool(self.triples)
 
     @cached_property
-    def _by_subject(self) -> dict[Node, list[tuple[Node, Node]]]:
-        index: dict[Node, list[tuple[Node, Node]]] = {}
+    def _by_subject(self) -> dict[Term, list[tuple[Term, Term]]]:
+        index: dict[Term, list[tuple[Term, Term]]] = {}
         for s, p, o in self.triples:
             index.setdefault(s, []).append((p, o))
         return index
 
     @cached_property
-    def _by_object(self) -> dict[Node, list[tuple[Node, Node]]]:
-        # Literals are left out: nothing points at them, and hashing them costs most.
-        index: dict[Node, list[tuple[Node, Node]]] = {}
+    def _by_object(self) -> dict[Term, list[tuple[Term, Term]]]:
+        # Literals are left out: nothing points at them.
+        index: dict[Term, list[tuple[Term, Term]]] = {}
         for s, p, o in self.triples:
-            if not isinstance(o, Literal):
+            if not isinstance(o, ox.Literal):
                 index.setdefault(o, []).append((s, p))
         return index
 
-    def outgoing(self, subject: Node) -> list[tuple[Node, Node]]:
+    def outgoing(self, subject: Term) -> list[tuple[Term, Term]]:
         """(predicate, object) of every triple about ``subject``, in the engine's order."""
         return self._by_subject.get(subject, [])
 
-    def incoming(self, node: Node) -> list[tuple[Node, Node]]:
+    def incoming(self, node: Term) -> list[tuple[Term, Term]]:
         """(subject, predicate) of every triple pointing at ``node`` (an IRI or blank node)."""
         return self._by_object.get(node, [])
 
-    def objects(self, subject: Node, predicate: Node) -> list[Node]:
+    def objects(self, subject: Term, predicate: Term) -> list[Term]:
         return [o for p, o in self.outgoing(subject) if p == predicate]
 
     def with_graph(self, graph: Graph) -> Description:
         """This description and the triples of ``graph`` (a record made on the fly)."""
-        extra = tuple((s, p, o) for s, p, o in graph)
+        extra = tuple((from_rdflib(s), from_rdflib(p), from_rdflib(o)) for s, p, o in graph)
         return Description(
             self.iri, self.triples + extra, self.fragments, self.stated_in, self.links_in_total
         )
@@ -133,7 +131,7 @@ class Description:
     @cached_property
     def graph(self) -> Graph:
         graph = Graph()
-        graph.addN((s, p, o, graph) for s, p, o in self.triples)
+        graph.addN((to_rdflib(s), to_rdflib(p), to_rdflib(o), graph) for s, p, o in self.triples)
         return graph
 
     def serialize(self, fmt: Format) -> bytes:
@@ -175,23 +173,17 @@ def describe(
     subjects = " ".join(f"<{s}>" for s in described)
     # The described IRIs' own triples, with the graphs that state each one; the real
     # default graph too, as the union default graph would have it.
-    stated_in: dict[Triple, list[Node]] = {}
-    for row in store.select(
-        QueryRequest(
-            f"""SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {subjects} }}
-                  {{ GRAPH ?g {{ ?s ?p ?o }} }} UNION {{ ?s ?p ?o }} }}""",
-            union_default_graph=False,
-        )
-    ):
-        graphs = stated_in.setdefault((row["s"], row["p"], row["o"]), [])
-        if "g" in row:
-            graphs.append(row["g"])
-    triples: list[Triple] = list(stated_in)
+    stated_in: dict[TermTriple, list[Term]] = {}
+    for triple, graph in store.quads_about(described):
+        graphs = stated_in.setdefault(triple, [])
+        if graph is not None:
+            graphs.append(graph)
+    triples: list[TermTriple] = list(stated_in)
     # Blank nodes two levels deep (the rest of the concise bounded description), and
     # incoming triples: in queries of their own, as OPTIONALs on every triple cost the
     # engine four times as much. Most resources have no blank node, and skip that query.
-    if any(isinstance(o, BNode) for _, _, o in triples):
-        triples += store.triples(
+    if any(isinstance(o, ox.BlankNode) for _, _, o in triples):
+        triples += store.term_triples(
             QueryRequest(
                 f"""CONSTRUCT {{ ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
                       VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(isBlank(?o))
@@ -203,12 +195,12 @@ def describe(
     # instances (every cluster to cp:Cluster), which would make /def a dump.
     linking = f"?in ?p <{iri}> FILTER(isIRI(?in))"
     limit = "" if links_in is None else f"ORDER BY ?p ?in LIMIT {links_in + 1}"
-    incoming = store.triples(
+    incoming = store.term_triples(
         QueryRequest(f"CONSTRUCT {{ ?in ?p <{iri}> }} WHERE {{ {linking} }} {limit}")
     )
     links_in_total = None
     if links_in is not None and len(incoming) > links_in:
-        incoming = sorted(incoming, key=lambda t: (str(t[1]), str(t[0])))[:links_in]
+        incoming = sorted(incoming, key=lambda t: (t[1].value, t[0].value))[:links_in]
         (row,) = store.select(
             QueryRequest(
                 f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?in ?p WHERE {{ {linking} }} }}"
@@ -219,17 +211,17 @@ def describe(
     # The neighbours' labels and types, asked by name. Binding them with VALUES lets the
     # engine go straight to each one, and a FILTER on the predicate over each neighbour's
     # own triples cost a quarter of a UNION of the type and label patterns (1M triples).
-    terms = {URIRef(s) for s in described}
-    neighbours = {o for s, _, o in triples if s in terms and isinstance(o, URIRef)}
-    neighbours |= {s for s, _, o in triples if o in terms and isinstance(s, URIRef)}
-    neighbours -= terms
+    terms = {ox.NamedNode(s) for s in described}
+    neighbours = {o for s, _, o in triples if s in terms and isinstance(o, ox.NamedNode)}
+    neighbours |= {s for s, _, o in triples if o in terms and isinstance(s, ox.NamedNode)}
+    neighbours -= terms  # type: ignore[arg-type]
     # In parts: Virtuoso 7.2 refuses a VALUES of 5,000 terms (SP030: too many arguments
     # for "in"), and a hub has that many members.
-    named = sorted(neighbours)
+    named = sorted(neighbours, key=lambda n: n.value)
     naming = _NAMING if neighbour_types else _LABELS
     for start in range(0, len(named), _NEIGHBOURS_PER_QUERY):
-        values = " ".join(f"<{n}>" for n in named[start : start + _NEIGHBOURS_PER_QUERY])
-        triples += store.triples(
+        values = " ".join(str(n) for n in named[start : start + _NEIGHBOURS_PER_QUERY])
+        triples += store.term_triples(
             QueryRequest(
                 f"""CONSTRUCT {{ ?n ?p ?o }} WHERE {{ VALUES ?n {{ {values} }} ?n ?p ?o
                       FILTER(?p IN ({naming})) }}"""

@@ -42,8 +42,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
-from rdflib import BNode, Graph, URIRef
-from rdflib import Literal as RdfLiteral
+from rdflib import Graph
 from rdflib.term import Node
 
 from panorama.errors import BadRequest, QuerySyntaxError
@@ -52,12 +51,15 @@ from panorama.store import (
     QueryRequest,
     Record,
     StoreError,
+    Term,
+    TermTriple,
     _rdf_format,
     _refuse_triple_terms,
     _syntax_error,
-    _to_rdflib,
     is_iri,
     sparql_literal,
+    subject_quads_query,
+    to_rdflib,
 )
 
 __all__ = [
@@ -260,22 +262,22 @@ def _with_bindings(query: str, substitutions: Sequence[tuple[str, str]]) -> str:
 # --- reading answers ------------------------------------------------------------------------
 
 
-def _term(binding: Mapping[str, object]) -> Node:
-    """An rdflib term from a SPARQL 1.1 JSON results binding (Virtuoso's variants too)."""
+def _term(binding: Mapping[str, object]) -> Term:
+    """An Oxigraph term from a SPARQL 1.1 JSON results binding (Virtuoso's variants too)."""
     kind, value = binding.get("type"), binding.get("value")
     if kind == "uri":
-        return URIRef(str(value))
+        return ox.NamedNode(str(value))
     if kind == "bnode":
-        return BNode(str(value).removeprefix("nodeID://"))  # Virtuoso: "nodeID://b1001"
+        return ox.BlankNode(str(value).removeprefix("nodeID://"))  # Virtuoso: "nodeID://b1001"
     if kind in ("literal", "typed-literal"):
         lang, datatype = binding.get("xml:lang"), binding.get("datatype")
         if lang:
-            return RdfLiteral(str(value), lang=str(lang))
+            return ox.Literal(str(value), language=str(lang))
         if datatype and datatype not in _PLAIN_DATATYPES:
-            return RdfLiteral(str(value), datatype=URIRef(str(datatype)))
-        return RdfLiteral(str(value))  # RDF 1.1: xsd:string is the plain literal
-    # An RDF 1.2 triple term: rdflib has no such term (as in store.py), so it is shown.
-    return RdfLiteral(str(value))
+            return ox.Literal(str(value), datatype=ox.NamedNode(str(datatype)))
+        return ox.Literal(str(value))  # RDF 1.1: xsd:string is the plain literal
+    # An RDF 1.2 triple term: shown in its N-Triples form (as in store.py), not refused.
+    return ox.Literal(str(value))
 
 
 def _boolean(response: httpx.Response) -> bool:
@@ -795,6 +797,19 @@ class RemoteStore:
             BadRequest: not a SELECT query, or the engine refuses it.
             StoreError: the engine cannot be reached or fails.
         """
+        rows = self.term_rows(request)
+        return [{name: to_rdflib(term) for name, term in row.items()} for row in rows]
+
+    def quads_about(self, subjects: Sequence[str]) -> list[tuple[TermTriple, Term | None]]:
+        """Every triple about ``subjects`` with the graph that holds it (None: the default
+        graph), as Oxigraph's terms: for pages."""
+        rows = self.term_rows(
+            QueryRequest(subject_quads_query(subjects), union_default_graph=False)
+        )
+        return [((row["s"], row["p"], row["o"]), row.get("g")) for row in rows]
+
+    def term_rows(self, request: QueryRequest) -> list[dict[str, Term]]:
+        """``select`` as Oxigraph's terms, for pages."""
         if _query_form(request.query) not in ("SELECT", None):
             raise BadRequest("select() runs SELECT queries only.")
         response = self._query(request, _RESULTS_JSON, "a SELECT query")
@@ -827,9 +842,9 @@ class RemoteStore:
         graph = Graph() if into is None else into
         graph.addN(
             (
-                _to_rdflib(triple.subject),
-                _to_rdflib(triple.predicate),
-                _to_rdflib(triple.object),
+                to_rdflib(triple.subject),
+                to_rdflib(triple.predicate),
+                to_rdflib(triple.object),
                 graph,
             )
             for triple in ox.parse(response.content, self._answer_format(response))
@@ -838,11 +853,17 @@ class RemoteStore:
 
     def triples(self, request: QueryRequest) -> list[tuple[Node, Node, Node]]:
         """Run a CONSTRUCT or DESCRIBE query and return its triples as rdflib terms."""
+        return [
+            (to_rdflib(s), to_rdflib(p), to_rdflib(o)) for s, p, o in self.term_triples(request)
+        ]
+
+    def term_triples(self, request: QueryRequest) -> list[TermTriple]:
+        """``triples`` as Oxigraph's terms, for pages."""
         if _query_form(request.query) not in ("CONSTRUCT", "DESCRIBE", None):
             raise BadRequest("triples() runs CONSTRUCT and DESCRIBE queries only.")
         response = self._query(request, _N_TRIPLES, "a CONSTRUCT query")
         return [
-            (_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object))
+            (triple.subject, triple.predicate, triple.object)  # type: ignore[misc]
             for triple in ox.parse(response.content, self._answer_format(response))
         ]
 
