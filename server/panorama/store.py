@@ -2,7 +2,9 @@
 
 Its interface is narrow on purpose (evaluate a query, load, replace a graph, dump, list
 graphs), so that a remote SPARQL engine can stand behind it later without the web layer
-noticing. Results leave this module as bytes written by Oxigraph's own serializers.
+noticing. Results leave this module as bytes written by Oxigraph's own serializers, as
+rdflib terms for the server's own small queries, or as Oxigraph's terms for pages (which
+read them as values, never the engine).
 
 Every named graph that comes from a file is described in a catalog graph (its source path
 and SHA-256), written in the same transaction as the graph itself; that is how a restart
