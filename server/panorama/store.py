@@ -350,15 +350,8 @@ class Store:
 
         For the server's own, small queries; answers to clients stream through ``evaluate``.
         """
-        evaluation = self.evaluate(request)
-        if evaluation.kind != "solutions":
-            raise BadRequest("select() runs SELECT queries only.")
-        solutions = evaluation._result
-        names = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
-        return [
-            {name: to_rdflib(row[name]) for name in names if row[name] is not None}
-            for row in solutions  # type: ignore[union-attr]
-        ]
+        rows = self.term_rows(request)
+        return [{name: to_rdflib(term) for name, term in row.items()} for row in rows]
 
     def construct(self, request: QueryRequest, into: Graph | None = None) -> Graph:
         """Run a CONSTRUCT or DESCRIBE query into an rdflib graph, for the server's own use.
@@ -384,15 +377,11 @@ class Store:
     def triples(self, request: QueryRequest) -> list[tuple[Node, Node, Node]]:
         """Run a CONSTRUCT or DESCRIBE query and return its triples as rdflib terms.
 
-        For pages, which read a few hundred triples by subject and object: an rdflib graph
+        For code that reads a few hundred triples by subject and object: an rdflib graph
         would index every triple three ways, and cost more than the query.
         """
-        evaluation = self.evaluate(request)
-        if evaluation.kind != "graph":
-            raise BadRequest("triples() runs CONSTRUCT and DESCRIBE queries only.")
         return [
-            (to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object))
-            for triple in evaluation._result  # type: ignore[union-attr]
+            (to_rdflib(s), to_rdflib(p), to_rdflib(o)) for s, p, o in self.term_triples(request)
         ]
 
     def quads_about(self, subjects: Sequence[str]) -> list[tuple[TermTriple, Term | None]]:
@@ -415,7 +404,7 @@ class Store:
         """``triples`` as Oxigraph's terms, for pages."""
         evaluation = self.evaluate(request)
         if evaluation.kind != "graph":
-            raise BadRequest("term_triples() runs CONSTRUCT and DESCRIBE queries only.")
+            raise BadRequest("triples() runs CONSTRUCT and DESCRIBE queries only.")
         return [
             (t.subject, t.predicate, t.object)  # type: ignore[misc]
             for t in evaluation._result  # type: ignore[union-attr]
@@ -425,7 +414,7 @@ class Store:
         """``select`` as Oxigraph's terms, for pages."""
         evaluation = self.evaluate(request)
         if evaluation.kind != "solutions":
-            raise BadRequest("term_rows() runs SELECT queries only.")
+            raise BadRequest("select() runs SELECT queries only.")
         solutions = evaluation._result
         names = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
         return [
