@@ -146,3 +146,20 @@ def test_a_page_past_the_time_limit_is_stopped_and_the_server_goes_on(tmp_path: 
         assert small.status_code == 200 and "Klein" in small.text
         health = httpx.get(live.url + "/health").json()
         assert health["timeouts"] == 1 and health["workers_replaced"] == 1
+
+
+def test_a_triple_term_value_is_shown_not_a_failure() -> None:
+    """A store loaded with ``panorama load`` may hold RDF 1.2 triple terms as values."""
+    from panorama.cache import VersionedCache
+    from panorama.resources import PageJob, render_resource
+
+    store = Store.in_memory(base_iri=BASE)
+    data = (
+        f'<{BASE}id/a> <{BASE}def#says> <<( <{BASE}id/b> <{BASE}def#q> "zitiert" )>> .\n'
+        f'<{BASE}id/a> <{LABEL}> "A"@de .\n'
+    )
+    store.load(io.BytesIO(data.encode()), "nt", graph=f"{BASE}graph/g")
+    for fmt in ("html", "turtle"):
+        answer = render_resource(store, VersionedCache(store), PageJob("id/a", fmt, "de"))
+        assert answer.status == 200
+        assert b"zitiert" in answer.body

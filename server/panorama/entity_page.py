@@ -111,7 +111,7 @@ class _Linker:
             nested = self.statements(node, seen=seen | {node})
             return Shown("", nested=tuple(nested))
         # A blank node already shown above (a cycle), or an RDF 1.2 triple term.
-        return Shown(node.value if isinstance(node, ox.BlankNode) else str(node))
+        return Shown(_text(node))
 
     def property(self, predicate: ox.NamedNode) -> Shown:
         # The ontology's name, a common one, or what the description says of the property.
@@ -137,7 +137,7 @@ class _Linker:
         for predicate, values in by_property.items():
             shown = []
             literals_first = sorted(
-                values, key=lambda v: (not isinstance(v, ox.Literal), v.value, _key(v))
+                values, key=lambda v: (not isinstance(v, ox.Literal), _text(v), _key(v))
             )
             for value in literals_first:
                 origin = (sources or {}).get((predicate.value, _key(value)), ())
@@ -151,6 +151,11 @@ def _order(shown: Shown) -> tuple[str, str]:
     """How a page orders what it lists: by name, and by IRI where two share a name (rdfs:label
     and skos:prefLabel are both "Name"), so it never follows the engine's row order."""
     return shown.text.casefold(), shown.href or ""
+
+
+def _text(node: Term) -> str:
+    """What a value reads as; an RDF 1.2 triple term (which has no ``value``) in N-Triples."""
+    return node.value if not isinstance(node, ox.Triple) else str(node)
 
 
 def _key(node: Term) -> str:
