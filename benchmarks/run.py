@@ -287,12 +287,17 @@ def throughput_phase(
                 if engine.name in slow and round_ > 0:
                     continue
                 restarts += revive([engine], f"before {c} clients, round {round_}")
+                # The last run's engine may still be computing queries whose clients left
+                # when wrk stopped: without the wait, the engine after it pays for them.
+                waited = settle([pid for e in engines for pid in e.pids()])
                 try:
                     result = run_wrk(engine.url, requests_file, c, duration)
                 except RuntimeError as error:
                     restarts.append(f"{engine.name} {c} clients: {error}")
                     continue
-                runs[engine.name][str(c)].append(result.as_dict())
+                runs[engine.name][str(c)].append(
+                    {**result.as_dict(), "settled_s": round(waited, 1)}
+                )
                 print(
                     f"    {engine.name:24} {c:2} clients: {result.throughput:8.1f} q/s "
                     f"(p50 {result.p50_ms:.1f} ms, errors {result.errors + result.status_errors}, "
