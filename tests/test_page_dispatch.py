@@ -25,17 +25,24 @@ _VALUES = " ".join(str(i) for i in range(5000))
 ENDLESS = f"SELECT (COUNT(*) AS ?n) {{ VALUES ?a {{ {_VALUES} }} VALUES ?b {{ {_VALUES} }} }}"
 
 
-@pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    store = Store.open(tmp_path / "store", base_iri=BASE)
+GRAPH = f"{BASE}graph/g"
+
+
+def _members(first_name: str = "Mitglied 0") -> bytes:
     members = "\n".join(
         f"<{BASE}id/c> <http://www.w3.org/ns/org#hasMember> <{BASE}id/m{i}> ." for i in range(200)
     )
     names = "\n".join(
-        f'<{BASE}id/m{i}> <http://www.w3.org/2000/01/rdf-schema#label> "Mitglied {i}"@de .'
-        for i in range(200)
+        f'<{BASE}id/m{i}> <http://www.w3.org/2000/01/rdf-schema#label> "{name}"@de .'
+        for i, name in enumerate([first_name, *(f"Mitglied {i}" for i in range(1, 200))])
     )
-    store.load(io.BytesIO(f"{members}\n{names}\n".encode()), "nt", graph=f"{BASE}graph/g")
+    return f"{members}\n{names}\n".encode()
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    store = Store.open(tmp_path / "store", base_iri=BASE)
+    store.load(io.BytesIO(_members()), "nt", graph=GRAPH)
     store.close()
     return tmp_path / "store"
 
@@ -104,3 +111,25 @@ def test_a_page_that_is_not_found_frees_its_turn(store_path: Path) -> None:
             pool.close()
 
     assert asyncio.run(scenario()) == [404, 404, 404, 200]
+
+
+def test_a_worker_names_neighbours_anew_after_a_write(store_path: Path) -> None:
+    """Workers keep the names pages share per view of the store; a write ends the view."""
+
+    async def scenario() -> list[bytes]:
+        pool = QueryPool(store_path, base_iri=BASE, size=1, threads=2, timeout=30)
+        await pool.start()
+        try:
+            before = await pool.page(_page())
+            writer = Store.open(store_path, base_iri=BASE)
+            writer.replace_graph(GRAPH, _members(first_name="Umbenannt"), "nt")
+            writer.close()
+            pool.refresh()
+            after = await pool.page(_page())
+            return [before.body, after.body]
+        finally:
+            pool.close()
+
+    before, after = asyncio.run(scenario())
+    assert b"Mitglied 0<" in before and b"Umbenannt" not in before
+    assert b"Umbenannt" in after and b"Mitglied 0<" not in after

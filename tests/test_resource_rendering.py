@@ -19,7 +19,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from panorama.config import Settings
-from panorama.store import Store
+from panorama.store import QueryRequest, Store
 
 from support import ENGINE_CHANGES, REPO, Backend, LiveServer, write_bundle
 
@@ -163,3 +163,42 @@ def test_a_triple_term_value_is_shown_not_a_failure() -> None:
         answer = render_resource(store, VersionedCache(store), PageJob("id/a", fmt, "de"))
         assert answer.status == 200
         assert b"zitiert" in answer.body
+
+
+def _two_clusters_and_their_field(field_label: str) -> bytes:
+    return (
+        "".join(
+            f"<{BASE}id/{cluster}> <http://www.w3.org/2004/02/skos/core#related> <{BASE}id/f> .\n"
+            f'<{BASE}id/{cluster}> <{LABEL}> "Cluster {cluster}"@de .\n'
+            for cluster in ("a", "b")
+        ).encode()
+        + f'<{BASE}id/f> <{LABEL}> "{field_label}"@de .\n'.encode()
+    )
+
+
+def test_pages_share_a_neighbours_name_until_the_store_changes() -> None:
+    """The second page names the field from what the first read; after a write, anew."""
+    from panorama.resources import PageJob, render_resource, shared_by_pages
+
+    store = Store.in_memory(base_iri=BASE)
+    graph = f"{BASE}graph/g"
+    store.replace_graph(graph, _two_clusters_and_their_field("Feld alt"), "nt")
+    asked: list[str] = []
+    read = store.term_triples
+
+    def recorded(request: QueryRequest) -> list:
+        asked.append(request.query)
+        return read(request)
+
+    store.term_triples = recorded  # type: ignore[method-assign]
+    shared = shared_by_pages(store)
+    first = render_resource(store, shared, PageJob("id/a", "html", "de"))
+    assert any(f"<{BASE}id/f>" in query for query in asked)
+    asked.clear()
+    second = render_resource(store, shared, PageJob("id/b", "html", "de"))
+    assert b"Feld alt" in first.body and b"Feld alt" in second.body
+    assert not any(f"<{BASE}id/f>" in query for query in asked)  # named by the first page
+
+    store.replace_graph(graph, _two_clusters_and_their_field("Feld neu"), "nt")
+    again = render_resource(store, shared, PageJob("id/a", "html", "de"))
+    assert b"Feld neu" in again.body and b"Feld alt" not in again.body

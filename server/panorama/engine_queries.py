@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 import anyio.to_thread
 import pyoxigraph as ox
 
-from panorama.cache import VersionedCache
 from panorama.chunks import CHUNK
 from panorama.errors import (
     BadRequest,
@@ -52,7 +51,13 @@ from panorama.executor import PoolStats, QueryJob
 from panorama.negotiation import GRAPH_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from panorama.query_scope import scope_query
 from panorama.remote_store import DeadlinePassed, EngineResponse, EngineUnavailable, RemoteStore
-from panorama.resources import PageJob, ResourceAnswer, page_timeout, render_resource
+from panorama.resources import (
+    PageJob,
+    ResourceAnswer,
+    page_timeout,
+    render_resource,
+    shared_by_pages,
+)
 from panorama.results_tsv import XML_RESULTS, csv_from_csv, tsv_from_xml
 from panorama.sparql import check_query
 from panorama.store import StoreError
@@ -136,7 +141,7 @@ class EngineQueries:
         self.store = store
         self.timeout = timeout
         self.stats = PoolStats()
-        self._shared = VersionedCache(store, maxsize=256)  # what pages share
+        self._shared = shared_by_pages(store)
 
     async def page(self, job: PageJob) -> ResourceAnswer:
         """Render a resource in a thread of the server, with the time limit of a query.

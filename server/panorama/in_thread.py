@@ -16,11 +16,10 @@ from collections.abc import AsyncIterator
 
 import anyio.to_thread
 
-from panorama.cache import VersionedCache
 from panorama.chunks import ChunkWriter
 from panorama.errors import PanoramaError
 from panorama.executor import PoolStats, QueryJob, start_query
-from panorama.resources import PageJob, ResourceAnswer, render_resource
+from panorama.resources import PageJob, ResourceAnswer, render_resource, shared_by_pages
 from panorama.store import Store
 
 __all__ = ["ThreadedQueries"]
@@ -137,7 +136,7 @@ class ThreadedQueries:
         self.store = store
         self.stats = PoolStats()
         self._running: set[asyncio.Future[None]] = set()
-        self._shared = VersionedCache(store, maxsize=256)  # what pages share
+        self._shared = shared_by_pages(store)
 
     @property
     def running(self) -> int:

@@ -19,6 +19,7 @@ from functools import cached_property
 import pyoxigraph as ox
 from rdflib import Graph
 
+from panorama.cache import VersionedCache
 from panorama.negotiation import HTML, JSON_LD, NTRIPLES, RDF_XML, TURTLE, Format
 from panorama.store import QueryRequest, Store, Term, TermTriple, from_rdflib, to_rdflib
 
@@ -56,6 +57,8 @@ LABEL_PROPERTIES = (
 _LABELS = ", ".join(f"<{p}>" for p in LABEL_PROPERTIES)
 _NAMING = f"<{RDF_TYPE}>, {_LABELS}"
 _NEIGHBOURS_PER_QUERY = 2_000
+#: The key of a neighbour's naming triples in ``describe``'s ``names`` cache.
+_NAMES = "neighbour-names"
 
 
 def resource_url(base_iri: str, iri: str) -> str:
@@ -155,6 +158,7 @@ def describe(
     with_fragments: bool,
     links_in: int | None = None,
     neighbour_types: bool = True,
+    names: VersionedCache | None = None,
 ) -> Description:
     """Describe ``iri``: its CBD, the triples linking to it, its neighbours' labels and types.
 
@@ -167,6 +171,9 @@ def describe(
         neighbour_types: also give the neighbours' types, which the RDF forms carry so
             that they read alone; a page for people shows neighbours by name only, and
             leaving their types out saves a tenth of its time.
+        names: where the neighbours' naming triples read at this store version are kept
+            for the next description: most pages name the same fields, kinds, regions
+            and programmes, and reading a name costs more than looking it up.
     """
     fragments = _fragments(store, iri) if with_fragments else ()
     described = (iri, *fragments)
@@ -208,25 +215,13 @@ def describe(
         )
         links_in_total = int(str(row["n"]))
     triples += incoming
-    # The neighbours' labels and types, asked by name. Binding them with VALUES lets the
-    # engine go straight to each one, and a FILTER on the predicate over each neighbour's
-    # own triples cost a quarter of a UNION of the type and label patterns (1M triples).
+    # The neighbours' labels and types.
     terms = {ox.NamedNode(s) for s in described}
     neighbours = {o for s, _, o in triples if s in terms and isinstance(o, ox.NamedNode)}
     neighbours |= {s for s, _, o in triples if o in terms and isinstance(s, ox.NamedNode)}
     neighbours -= terms  # type: ignore[arg-type]
-    # In parts: Virtuoso 7.2 refuses a VALUES of 5,000 terms (SP030: too many arguments
-    # for "in"), and a hub has that many members.
     named = sorted(neighbours, key=lambda n: n.value)
-    naming = _NAMING if neighbour_types else _LABELS
-    for start in range(0, len(named), _NEIGHBOURS_PER_QUERY):
-        values = " ".join(str(n) for n in named[start : start + _NEIGHBOURS_PER_QUERY])
-        triples += store.term_triples(
-            QueryRequest(
-                f"""CONSTRUCT {{ ?n ?p ?o }} WHERE {{ VALUES ?n {{ {values} }} ?n ?p ?o
-                      FILTER(?p IN ({naming})) }}"""
-            )
-        )
+    triples += _naming_triples(store, named, neighbour_types, names)
     return Description(
         iri,
         tuple(dict.fromkeys(triples)),
@@ -234,3 +229,42 @@ def describe(
         {triple: tuple(graphs) for triple, graphs in stated_in.items()},
         links_in_total,
     )
+
+
+def _naming_triples(
+    store: Store, named: list[ox.NamedNode], with_types: bool, names: VersionedCache | None
+) -> list[TermTriple]:
+    """The label triples (and types, ``with_types``) of ``named``, in the order of ``named``.
+
+    Those ``names`` has are not read again; those read are kept there, none or not.
+    """
+    version = names.version if names is not None else 0
+    known: dict[ox.NamedNode, tuple[TermTriple, ...]] = {}
+    if names is not None:
+        for node in named:
+            hit = names.peek((_NAMES, with_types, node))
+            if hit is not None:
+                known[node] = hit  # type: ignore[assignment]
+    unknown = [node for node in named if node not in known]
+    naming = _NAMING if with_types else _LABELS
+    # Asked by name: binding them with VALUES lets the engine go straight to each one, and
+    # a FILTER on the predicate over each one's own triples cost a quarter of a UNION of
+    # the type and label patterns (1M triples). In parts: Virtuoso 7.2 refuses a VALUES of
+    # 5,000 terms (SP030: too many arguments for "in"), and a hub has that many members.
+    stray: list[TermTriple] = []  # about a term the engine spells otherwise; not kept
+    for start in range(0, len(unknown), _NEIGHBOURS_PER_QUERY):
+        part = unknown[start : start + _NEIGHBOURS_PER_QUERY]
+        read: dict[Term, list[TermTriple]] = {node: [] for node in part}
+        values = " ".join(str(node) for node in part)
+        for triple in store.term_triples(
+            QueryRequest(
+                f"""CONSTRUCT {{ ?n ?p ?o }} WHERE {{ VALUES ?n {{ {values} }} ?n ?p ?o
+                      FILTER(?p IN ({naming})) }}"""
+            )
+        ):
+            read.get(triple[0], stray).append(triple)
+        for node in part:
+            known[node] = tuple(read[node])
+            if names is not None:
+                names.put((_NAMES, with_types, node), known[node], version=version)
+    return [triple for node in named for triple in known[node]] + stray

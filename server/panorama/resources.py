@@ -41,11 +41,14 @@ __all__ = [
     "answer_resource",
     "page_timeout",
     "render_resource",
+    "shared_by_pages",
 ]
 
 _ONTOLOGY_PATH = "def"
 #: Links to a resource its HTML page lists at most; the count and a query give the rest.
 PAGE_LINKS_IN = 1_000
+#: Entries of ``shared_by_pages``: a neighbour's names are a few hundred bytes.
+SHARED_ENTRIES = 20_000
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,20 @@ class PageRenderer(Protocol):
     async def page(self, job: PageJob) -> ResourceAnswer: ...
 
 
+def shared_by_pages(store: Store) -> VersionedCache:
+    """A cache for what every page of ``store``'s current version shares (``render_resource``).
+
+    Property names, graph sources and schema.org types are a few entries; the rest is the
+    names of neighbours, which most pages share (fields, kinds, regions, programmes).
+    """
+    return VersionedCache(store, maxsize=SHARED_ENTRIES)
+
+
 def render_resource(store: Store, cache: VersionedCache, job: PageJob) -> ResourceAnswer:
     """Describe and render an ordinary resource (not a dataset document, not the ontology).
 
     Args:
-        cache: what every page of this store version shares (property labels, sources…).
+        cache: what every page of this store version shares (``shared_by_pages``).
     """
     iri = store.base_iri + job.path
     fmt, lang = job.fmt, job.lang
@@ -123,6 +135,7 @@ def render_resource(store: Store, cache: VersionedCache, job: PageJob) -> Resour
         with_fragments=not job.path.startswith("id/"),
         links_in=PAGE_LINKS_IN if fmt is HTML else None,
         neighbour_types=fmt is not HTML,
+        names=cache,
     )
     if not description.found:
         return _not_found(iri, fmt, lang)
