@@ -35,10 +35,10 @@ from benchmarks.load import (
     sparql_post,
     write_replay,
 )
+from benchmarks.mix import JSON, NTRIPLES
+from benchmarks.page_queries import describe_queries, is_construct
 from panorama.config import DEFAULT_BASE_IRI
-from panorama.linked_data import describe
-from panorama.resources import PAGE_LINKS_IN
-from panorama.store import QueryRequest, Store, subject_quads_query
+from panorama.store import Store
 
 __all__ = ["TARGET_MEDIAN_MS", "TARGET_PAGES_PER_S", "entity_page_target"]
 
@@ -70,33 +70,6 @@ def _latencies(client: httpx.Client, engine: Engine, pages: list[HttpRequest]) -
     return seconds
 
 
-class _Recorder:
-    """A store that notes every query ``describe`` sends it, and answers from ``store``."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.base_iri = store.base_iri
-        self.requests: list[QueryRequest] = []
-
-    def select(self, request: QueryRequest) -> list:
-        self.requests.append(request)
-        return self.store.select(request)
-
-    def quads_about(self, subjects: list[str]) -> list:
-        # Our store reads these without SPARQL; an engine is sent this query for them.
-        self.requests.append(QueryRequest(subject_quads_query(subjects), union_default_graph=False))
-        return self.store.quads_about(subjects)
-
-    def term_triples(self, request: QueryRequest) -> list:
-        self.requests.append(request)
-        return self.store.term_triples(request)
-
-
-#: A graph nobody has: as the default graph it is empty, like our store's own default graph
-#: (the native server's default graph is the union of all graphs).
-_EMPTY_GRAPH = "urn:x-panorama-benchmark:empty"
-
-
 def page_reads(store_path: Path, pages: list[HttpRequest]) -> tuple[list[HttpRequest], int]:
     """The SPARQL our server runs to describe each of ``pages`` for its HTML, as requests
     for the native server, and how many there are per page (the most of any page)."""
@@ -105,24 +78,12 @@ def page_reads(store_path: Path, pages: list[HttpRequest]) -> tuple[list[HttpReq
     most = 0
     try:
         for page in pages:
-            recorder = _Recorder(store)
-            iri = DEFAULT_BASE_IRI + page.target.lstrip("/")
-            describe(  # type: ignore[arg-type]
-                recorder, iri, with_fragments=False, links_in=PAGE_LINKS_IN, neighbour_types=False
-            )
-            for request in recorder.requests:
-                construct = request.query.lstrip().startswith("CONSTRUCT")
-                accept = "application/n-triples" if construct else "application/sparql-results+json"
-                sent = sparql_post("/query", request.query, accept)
-                if not request.union_default_graph:
-                    sent = HttpRequest(
-                        sent.method,
-                        sent.target,
-                        sent.accept,
-                        f"{sent.form}&default-graph-uri={_EMPTY_GRAPH}",
-                    )
-                requests.append(sent)
-            most = max(most, len(recorder.requests))
+            queries = describe_queries(store, DEFAULT_BASE_IRI + page.target.lstrip("/"))
+            requests += [
+                sparql_post("/query", query, NTRIPLES if is_construct(query) else JSON)
+                for query in queries
+            ]
+            most = max(most, len(queries))
     finally:
         store.close()
     return requests, most

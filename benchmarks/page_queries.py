@@ -2,28 +2,30 @@
 
 Our server builds an entity page, the home page and the VoID description from several
 queries that it runs in-process. To compare it with an engine that only speaks SPARQL,
-the benchmark sends that engine the same queries over HTTP. The texts below mirror
-``panorama.linked_data.describe``, ``panorama.entity_page`` (``_statement_sources``,
-``_schema_types``), ``panorama.home_page.build_home_page`` with ``Store.graph_sizes``, and
-``panorama.void`` (its three counts); they are copied, not imported, so the benchmark does
-not break when the server's private helpers move. When those modules change their queries,
-change these too.
+the benchmark sends that engine the same queries over HTTP. An entity page's are recorded
+from ``panorama.linked_data.describe`` itself (``describe_queries``). The others mirror
+``panorama.home_page.build_home_page`` with ``Store.graph_sizes``, and ``panorama.void``
+(its three counts); they are copied, not imported, so the benchmark does not break when
+the server's private helpers move. When those modules change their queries, change these
+too.
 
-Left out because our server computes them once per store version and keeps them: the
-property names every entity page shares (``entity_page.property_names``).
+Left out because our server computes them once per store version and keeps them: what
+every entity page shares (``resources.shared_by_pages``: the names of properties, the
+sources of graphs, schema.org types).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from panorama.linked_data import LABEL_PROPERTIES
+from panorama.linked_data import describe
+from panorama.resources import PAGE_LINKS_IN
+from panorama.store import QueryRequest, Store
 
-__all__ = ["VOID_QUERIES", "entity_page_queries", "home_page_queries", "is_construct"]
+__all__ = ["VOID_QUERIES", "describe_queries", "home_page_queries", "is_construct"]
 
 _CP = "https://w3id.org/cluster-panorama/def#"
 _SUBCLASS = "<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
-_LABELS = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
 
 VOID_QUERIES: tuple[str, ...] = (
     """SELECT ?p (COUNT(*) AS ?n) WHERE { { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } } }
@@ -39,45 +41,45 @@ def is_construct(query: str) -> bool:
     return query.lstrip().startswith("CONSTRUCT")
 
 
-def entity_page_queries(iri: str, types: list[str], lang: str = "de") -> list[str]:
-    """The queries of the HTML page of ``iri`` (an ``id/`` IRI, so without fragments).
+class _Recorder:
+    """A store that notes every query ``describe`` sends it, and answers from ``store``."""
 
-    Args:
-        iri: the resource.
-        types: its ``rdf:type`` values (the page looks up their schema.org mappings).
-        lang: the reader's language; ``de`` when the request has no ``Accept-Language``.
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.base_iri = store.base_iri
+        self.queries: list[str] = []
+
+    def select(self, request: QueryRequest) -> list:
+        self.queries.append(request.query)
+        return self.store.select(request)
+
+    def quads_about(self, subjects: list[str]) -> list:
+        # Our store reads these without SPARQL. An engine is asked for them by graph: every
+        # triple of the generated data and of the bundle is in a named graph.
+        values = " ".join(f"<{s}>" for s in subjects)
+        self.queries.append(
+            f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        )
+        return self.store.quads_about(subjects)
+
+    def term_triples(self, request: QueryRequest) -> list:
+        self.queries.append(request.query)
+        return self.store.term_triples(request)
+
+
+def describe_queries(store: Store, iri: str) -> list[str]:
+    """The queries our server runs to describe ``iri`` (an ``id/`` IRI) for its HTML page.
+
+    Recorded from ``panorama.linked_data.describe`` on ``store`` (which answers them), so
+    the neighbours named are the page's own. Without a cache of neighbours' names: each
+    page's queries are complete. What the page adds comes from tables our server keeps
+    per store version (the sources of graphs, the names of properties, schema.org types).
     """
-    subject = f"<{iri}>"
-    queries = [
-        f"""CONSTRUCT {{ ?s ?p ?o . ?o ?p1 ?o1 . ?o1 ?p2 ?o2 }} WHERE {{
-  VALUES ?s {{ {subject} }} ?s ?p ?o
-  OPTIONAL {{ ?o ?p1 ?o1 FILTER(isBlank(?o))
-    OPTIONAL {{ ?o1 ?p2 ?o2 FILTER(isBlank(?o1)) }} }} }}""",
-        f"""CONSTRUCT {{ ?in ?p ?s }} WHERE {{
-  VALUES ?s {{ {subject} }} ?in ?p ?s FILTER(isIRI(?in)) }}""",
-        f"""CONSTRUCT {{ ?n a ?type . ?n ?label ?name }} WHERE {{
-  VALUES ?s {{ {subject} }} {{ ?s ?p ?n }} UNION {{ ?n ?p ?s }}
-  FILTER(isIRI(?n) && ?n NOT IN ({subject}))
-  {{ ?n a ?type }} UNION {{ VALUES ?label {{ {_LABELS} }} ?n ?label ?name }} }}""",
-        f"""SELECT DISTINCT ?p ?o ?src ?label WHERE {{
-  GRAPH ?g {{ {subject} ?p ?o }} ?g <http://www.w3.org/ns/prov#wasDerivedFrom> ?src
-  OPTIONAL {{ ?src <http://www.w3.org/2000/01/rdf-schema#label> ?label
-              FILTER(LANGMATCHES(LANG(?label), "{lang}")) }} }}""",
-    ]
-    if types:
-        # The page binds the types with VALUES; Virtuoso refuses a transitive path whose
-        # start comes from VALUES ("transitive start not given"), so each type starts its
-        # own path here: the same solutions, and a query every engine runs.
-        paths = " UNION ".join(
-            f"{{ <{t}> (<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
-            f"|<http://www.w3.org/2002/07/owl#equivalentClass>)* ?schema }}"
-            for t in types
-        )
-        queries.append(
-            f"""SELECT DISTINCT ?schema WHERE {{ {paths}
-  FILTER(STRSTARTS(STR(?schema), "https://schema.org/")) }}"""
-        )
-    return queries
+    recorder = _Recorder(store)
+    describe(  # type: ignore[arg-type]
+        recorder, iri, with_fragments=False, links_in=PAGE_LINKS_IN, neighbour_types=False
+    )
+    return recorder.queries
 
 
 def _count(class_iri: str) -> str:

@@ -17,18 +17,19 @@ from urllib.parse import urlencode
 import httpx
 
 from benchmarks import words
-from benchmarks.engines import Engine
+from benchmarks.engines import Engine, Panorama
 from benchmarks.generate import ID, Manifest, cluster_iri
 from benchmarks.load import HttpRequest, sparql_post
 from benchmarks.mix import JSON, NTRIPLES
 from benchmarks.page_queries import (
     VOID_QUERIES,
-    entity_page_queries,
+    describe_queries,
     home_page_queries,
     is_construct,
 )
 from panorama.config import DEFAULT_BASE_IRI, bundle_root
 from panorama.named_queries import load_named_queries
+from panorama.store import Store
 
 __all__ = ["OURS", "TIMEOUT", "Unit", "build_workload"]
 
@@ -113,20 +114,24 @@ def _named_query_units(ours: Engine, rnd: random.Random, manifest: Manifest) -> 
 
 
 def build_workload(
-    ours: Engine, native: Engine, manifest: Manifest, rnd: random.Random
+    ours: Panorama, native: Engine, manifest: Manifest, rnd: random.Random
 ) -> list[Unit]:
     """Every distinct unit: named queries, ``ENTITY_POOL`` cluster pages, home, VoID.
 
-    ``native`` (any engine with the data) answers the lookups that writing the page
-    queries needs: each cluster's types, the IRIs the home page labels.
+    A page's queries are recorded from ``describe`` on a read-only view of our server's
+    store; ``native`` (any engine with the data) answers the lookups that writing the
+    home page's queries needs (the IRIs it labels).
     """
     units = _named_query_units(ours, rnd, manifest)
     pool = rnd.sample(range(manifest.clusters), min(ENTITY_POOL, manifest.clusters))
-    for index in pool:
-        iri = cluster_iri(index).strip("<>")
-        types = [row["t"] for row in _select(native, f"SELECT ?t WHERE {{ <{iri}> a ?t }}")]
-        page = HttpRequest("GET", "/" + iri[len(DEFAULT_BASE_IRI) :], "text/html")
-        units.append(Unit("entity-page", page, tuple(entity_page_queries(iri, types))))
+    store = Store.open_read_only(ours.store, base_iri=DEFAULT_BASE_IRI)
+    try:
+        for index in pool:
+            iri = cluster_iri(index).strip("<>")
+            page = HttpRequest("GET", "/" + iri[len(DEFAULT_BASE_IRI) :], "text/html")
+            units.append(Unit("entity-page", page, tuple(describe_queries(store, iri))))
+    finally:
+        store.close()
     home = tuple(home_page_queries(lambda query: _select(native, query)))
     units.append(Unit("home", HttpRequest("GET", "/", "text/html"), home))
     units.append(Unit("void", HttpRequest("GET", "/.well-known/void", "text/turtle"), VOID_QUERIES))
