@@ -11,6 +11,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from panorama.errors import QueryTimeout
@@ -126,3 +127,29 @@ def test_a_client_that_goes_away_gets_a_process_of_its_own_killed(store_path: Pa
             pool.close()
 
     asyncio.run(scenario())
+
+
+def _cpu_seconds(process: object) -> float:
+    times = psutil.Process(process.pid).cpu_times()  # type: ignore[attr-defined]
+    return times.user + times.system
+
+
+def test_queries_go_to_the_first_process_while_it_has_a_free_thread(store_path: Path) -> None:
+    """Each process has its own store and block cache: one at a time, queries share one."""
+    small = _counting(60)  # a few milliseconds
+
+    async def scenario() -> list[float]:
+        pool = QueryPool(store_path, base_iri="https://example.org/", size=2, threads=2, timeout=60)
+        await pool.start()
+        try:
+            processes = list(pool._processes)
+            before = [_cpu_seconds(p) for p in processes]
+            for _ in range(40):
+                await _answer(pool, small)
+            return [_cpu_seconds(p) - b for p, b in zip(processes, before, strict=True)]
+        finally:
+            pool.close()
+
+    first, second = asyncio.run(scenario())
+    assert first > 0.05, "the queries did not run in the first process"
+    assert second < first / 5, (first, second)
