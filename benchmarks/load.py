@@ -197,11 +197,22 @@ def write_replay(path: Path, requests: Iterable[HttpRequest]) -> Path:
 
 
 def run_wrk(
-    url: str, requests_file: Path, clients: int, duration: float, threads: int = 2
+    url: str,
+    requests_file: Path,
+    clients: int,
+    duration: float,
+    threads: int = 2,
+    *,
+    part: tuple[int, int] | None = None,
 ) -> WrkResult:
     """Replay the mix file (``write_requests``) as GET ``url?query`` with ``wrk``.
 
     The mix is written once for every engine; each endpoint path gets its own replay file.
+
+    Args:
+        part: ``(k, n)`` for the k-th of n runs on one server that must not replay each
+            other's requests (an answer cache would answer a replay from memory): each wrk
+            thread starts at the k-th n-th of its own slice of the file.
     """
     base, path = url.split("/", 3)[2], "/" + url.split("/", 3)[3]
     replay = requests_file.with_name(f"{requests_file.stem}{path.replace('/', '-')}.replay")
@@ -210,7 +221,9 @@ def run_wrk(
             for line in source:
                 query, accept = line.rstrip("\n").split("\t", 1)
                 out.write(f"GET\t{path}?{query}\t{accept}\t\n")
-    return run_wrk_replay(f"http://{base}", replay, clients, duration, threads)
+    if part is None:
+        return run_wrk_replay(f"http://{base}", replay, clients, duration, threads)
+    return run_wrk_replay(f"http://{base}", replay, clients, duration, threads, part=part)
 
 
 def run_wrk_replay(
@@ -221,17 +234,22 @@ def run_wrk_replay(
     threads: int = 2,
     *,
     split: bool = False,
+    part: tuple[int, int] | None = None,
 ) -> WrkResult:
     """``wrk`` replaying whole requests (``write_replay``) against the server at ``base_url``.
 
     Args:
         split: give each wrk thread its own slice of the file, so that no request is sent
             twice before a thread has gone through its slice (for cold-cache figures).
+        part: ``(k, n)``: split, and start each thread at the k-th n-th of its slice.
     """
     threads = min(threads, clients)
+    where = []
+    if split or part is not None:
+        where = ["split", str(threads), *(str(x) for x in (part or ()))]
     return _run_wrk(
         [*_wrk_options(clients, duration, threads), "-s", str(REPLAY_LUA), base_url],
-        [str(replay_file), *(["split", str(threads)] if split else [])],
+        [str(replay_file), *where],
         clients,
     )
 

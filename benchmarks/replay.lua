@@ -1,9 +1,10 @@
 -- wrk script: replays a file of whole requests, one "METHOD<TAB>target<TAB>accept<TAB>form" per
 -- line (target: path and query string; form: an url-encoded body, or empty).
--- Usage: wrk -s replay.lua URL -- requests.tsv [split THREADS]
+-- Usage: wrk -s replay.lua URL -- requests.tsv [split THREADS [PART PARTS]]
 -- Each thread starts at its own offset and cycles; done() prints one JSON line. With
 -- "split", the file is cut into one slice per thread and each starts at its slice, so that
--- no request is sent twice until a thread has gone through its slice (cold-cache runs).
+-- no request is sent twice until a thread has gone through its slice (cold-cache runs);
+-- with PART and PARTS, at that part of its slice (runs that must not replay each other).
 local threads = {}
 local next_id = 0
 
@@ -30,7 +31,11 @@ function init(args)
     end
   end
   if args[2] == "split" then
-    index = id * math.floor(#requests / tonumber(args[3])) + 1
+    -- "split THREADS PART PARTS": start at part PART of PARTS of the thread's slice, so
+    -- that runs given different parts send different requests.
+    local slice = math.floor(#requests / tonumber(args[3]))
+    local part, parts = tonumber(args[4] or "0"), tonumber(args[5] or "1")
+    index = id * slice + part * math.floor(slice / parts) + 1
   else
     index = (id * 7919) % #requests + 1
   end

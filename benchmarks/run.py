@@ -30,6 +30,7 @@ Results go to ``benchmarks/results/`` (JSON, Markdown, PNG). Only 127.0.0.1 is c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -65,7 +66,7 @@ from benchmarks.load import (
     run_wrk,
     write_requests,
 )
-from benchmarks.mix import KINDS, draw, draw_mix
+from benchmarks.mix import KINDS, QueryInstance, draw, draw_mix
 from benchmarks.repeatable import repeatable_phase
 from benchmarks.report_targets import geometric_mean
 from benchmarks.timeout_cost import NAME as TIMEOUT_COST_NAME
@@ -108,11 +109,19 @@ def revive(engines: list[Engine], when: str) -> list[str]:
     return incidents
 
 
+def _unseen(instance: QueryInstance, mark: str) -> QueryInstance:
+    """``instance`` with a comment that makes its text one no cache has seen."""
+    return dataclasses.replace(instance, query=f"{instance.query}\n# {mark}\n")
+
+
 def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget: float) -> dict:
     """Each kind ``reps`` times, the same query to every target in a shuffled order.
 
     Besides each engine (no compression, as wrk), ``panorama-gzip`` asks our server with
-    ``Accept-Encoding: gzip`` as httpx, requests and browsers do.
+    ``Accept-Encoding: gzip`` as httpx, requests and browsers do. Every text sent ends in
+    a comment naming its target and repetition: our server's answer cache would otherwise
+    answer ``panorama`` what it just answered ``panorama-gzip`` (or an earlier repetition
+    that drew the same parameters), and these are the latencies of answering.
     """
     rnd = random.Random(seed)
     order = random.Random(seed + 1)
@@ -137,7 +146,7 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
         # saves nothing that counts), and one that timed out is not asked again: the slow
         # remote engines would otherwise spend the whole budget here (seen at 100k).
         warm: dict[str, set[str]] = {t.name: set() for t in targets}
-        for _ in range(4):
+        for warm_up in range(4):
             for kind in KINDS:
                 if kind in HEAVY:
                     continue
@@ -145,7 +154,8 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
                 for target in targets:
                     if kind in skipped[target.name] or kind in warm[target.name]:
                         continue
-                    result = measure(clients[target.name], target.url, instance, 60, target.headers)
+                    sent = _unseen(instance, f"{target.name} warm-up {warm_up}")
+                    result = measure(clients[target.name], target.url, sent, 60, target.headers)
                     if result.status == 0:
                         failures[target.name].setdefault(kind, []).append(
                             f"0 {result.error[:160]} (warm-up)"
@@ -166,7 +176,8 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
                 for target in shuffled:
                     if kind in skipped[target.name]:
                         continue
-                    result = measure(clients[target.name], target.url, instance, 60, target.headers)
+                    sent = _unseen(instance, f"{target.name} {rep}")
+                    result = measure(clients[target.name], target.url, sent, 60, target.headers)
                     if result.status != 200:
                         failures[target.name].setdefault(kind, []).append(
                             f"{result.status} {result.error[:160]}"
@@ -280,7 +291,10 @@ def throughput_phase(
         e.name: {str(c): [] for c in clients} for e in engines
     }
     restarts: list[str] = []
-    for c in clients:
+    # Every run of one engine sends other requests than its others: a run that replayed
+    # an earlier one would be answered from our server's cache, not by its engine.
+    parts = len(clients) * rounds
+    for ci, c in enumerate(clients):
         for round_ in range(rounds):
             ordered = engines if round_ % 2 == 0 else engines[::-1]
             for engine in ordered:
@@ -291,7 +305,13 @@ def throughput_phase(
                 # when wrk stopped: without the wait, the engine after it pays for them.
                 waited = settle([pid for e in engines for pid in e.pids()])
                 try:
-                    result = run_wrk(engine.url, requests_file, c, duration)
+                    result = run_wrk(
+                        engine.url,
+                        requests_file,
+                        c,
+                        duration,
+                        part=(ci * rounds + round_, parts),
+                    )
                 except RuntimeError as error:
                     restarts.append(f"{engine.name} {c} clients: {error}")
                     continue
@@ -544,7 +564,7 @@ def main(argv: list[str] | None = None) -> None:
         "--rounds", type=int, default=2, help="wrk runs per engine and client count"
     )
     parser.add_argument("--clients", default="8,32")
-    parser.add_argument("--mix-size", type=int, default=5000, help="requests in the replay file")
+    parser.add_argument("--mix-size", type=int, default=10_000, help="requests in the replay file")
     parser.add_argument("--workers", type=int, help="panorama --query-workers [its default]")
     parser.add_argument("--no-streaming", action="store_true")
     parser.add_argument(
