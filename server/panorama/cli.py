@@ -121,7 +121,7 @@ def main() -> None:
     help="Query worker processes [4]; 0 runs queries in the server's threads, without timeouts.",
 )
 @click.option(
-    "--query-threads", type=int, default=None, help="Queries each worker runs at once [8]."
+    "--query-threads", type=int, default=None, help="Queries each worker runs at once [32]."
 )
 @click.option("--base-iri", default=None, help="Namespace of the graph's IRIs.")
 @_engine_options

@@ -62,10 +62,13 @@ class Settings(BaseSettings):
         ),
     )
     query_threads: int = Field(
-        8,
+        32,
         ge=1,
         le=64,
-        description="Queries each worker process runs at once (threads sharing its store).",
+        description=(
+            "Queries each worker process runs at once (threads sharing its store and its "
+            "cache; queries go to the first process with a free thread)."
+        ),
     )
     sparql_shortcut: bool = Field(
         True, description="Answer /sparql ahead of the middleware stack (same answers, faster)."
