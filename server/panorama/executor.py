@@ -309,8 +309,8 @@ class _IdleConnections:
     Each worker process has an Oxigraph store of its own, and so its own RocksDB block
     cache. Handed out in turn, a query found the blocks it reads cached in one process of
     four: the benchmark's entity-page query at 1M took 6.5 ms (the native server 3.9 ms);
-    from the first process with a free thread, 4.3 ms (3.3 ms). Under load every thread
-    is busy either way (the mix's throughput did not change).
+    from the first process with a free thread, 4.3 ms (3.3 ms). With enough threads a
+    process (``--query-threads``, 32), a load of 32 queries stays in one process too.
     """
 
     def __init__(self) -> None:
