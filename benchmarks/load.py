@@ -221,8 +221,6 @@ def run_wrk(
             for line in source:
                 query, accept = line.rstrip("\n").split("\t", 1)
                 out.write(f"GET\t{path}?{query}\t{accept}\t\n")
-    if part is None:
-        return run_wrk_replay(f"http://{base}", replay, clients, duration, threads)
     return run_wrk_replay(f"http://{base}", replay, clients, duration, threads, part=part)
 
 
