@@ -14,7 +14,7 @@ import pytest
 
 from panorama.query_text import is_lookup
 
-from support import write_bundle
+from support import EXAMPLE_TTL, GRAPH, write_bundle
 
 EX = "PREFIX ex: <https://example.org/>\n"
 
@@ -94,6 +94,32 @@ def test_lookups_are_answered_without_a_worker_and_agree_with_one(example_server
     # On an engine, the engine answers every query: nothing is answered in the server.
     in_thread = 1 if backend.embedded else 0
     assert _health(example_server)["lookups_in_thread"] == before + in_thread
+
+
+@pytest.mark.embedded_only("on an engine a lookup is a request to it, cached as any other")
+def test_a_lookup_by_get_is_computed_each_time_and_sees_every_write(
+    make_server, tmp_path: Path
+) -> None:
+    # GET lookups are answered in place, past the answer cache: computing one costs the
+    # engine about what a cache hit would save. A POST of the same lookup is cached.
+    lookup = EX + "SELECT ?o WHERE { ex:clib ex:field ?o }"
+    server = make_server(write_bundle(tmp_path / "bundle", {"data/example.ttl": EXAMPLE_TTL}))
+    before = _health(server)
+    got = [httpx.get(server.sparql, params={"query": lookup}) for _ in range(2)]
+    posted = [httpx.post(server.sparql, data={"query": lookup}) for _ in range(2)]
+    assert [r.status_code for r in got + posted] == [200] * 4
+    assert all("x-cache" not in r.headers for r in [*got, posted[0]])
+    assert posted[1].headers["x-cache"] == "hit"
+    assert got[0].content == got[1].content == posted[0].content
+    after = _health(server)
+    assert after["queries"] == before["queries"] + 3
+    assert after["lookups_in_thread"] == before["lookups_in_thread"] + 3
+    assert len(got[0].json()["results"]["bindings"]) == 2
+    store = server.app.state.store
+    extra = "<https://example.org/clib> <https://example.org/field> <https://example.org/x> ."
+    store.replace_graph(f"{GRAPH}data/new", extra.encode(), "ttl")
+    again = httpx.get(server.sparql, params={"query": lookup})
+    assert len(again.json()["results"]["bindings"]) == 3
 
 
 def test_a_lookup_error_is_the_same_clear_error(example_server) -> None:

@@ -132,7 +132,7 @@ def create_app(settings: Settings, store: backends.AnyStore | None = None) -> Fa
         docs_url=None,  # Swagger UI would load scripts from a CDN.
         redoc_url=None,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=endpoint.GZIP_MINIMUM)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

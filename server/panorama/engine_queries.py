@@ -177,6 +177,10 @@ class EngineQueries:
     def close(self) -> None:
         pass
 
+    def answer_in_place(self, job: QueryJob) -> None:
+        """Never: the engine answers every query, lookups too."""
+        return None
+
     async def run(self, job: QueryJob) -> EngineAnswer:
         """Send the query to the engine; return once its first chunk (or its error) is there.
 

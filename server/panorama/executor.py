@@ -63,6 +63,8 @@ __all__ = [
     "QueryPool",
     "QueryRunner",
     "QueryStream",
+    "WholeAnswer",
+    "answer_lookup",
     "start_query",
 ]
 
@@ -142,6 +144,36 @@ class _CappedBuffer(ChunkWriter):
         if not last:
             raise _AnswerTooLarge
         self.data = chunk
+
+
+@dataclass(frozen=True)
+class WholeAnswer:
+    """An answer computed whole in the server's thread (a ``QueryAnswer``)."""
+
+    content_type: str
+    body: bytes
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body
+
+
+def answer_lookup(store: Store, job: QueryJob) -> WholeAnswer | None:
+    """``job``'s answer computed in the calling thread, or None if it is over one chunk.
+
+    Only for lookups (``QueryJob.lookup``): their engine work is proportional to their
+    output, so the cap bounds the time they hold the thread.
+
+    Raises:
+        PanoramaError: the query or the format cannot be had, with the status to answer.
+    """
+    evaluation, chosen = start_query(store, job)
+    answer = _CappedBuffer()
+    try:
+        evaluation.serialize(answer, chosen.media_type)  # type: ignore[arg-type]
+    except _AnswerTooLarge:
+        return None
+    answer.finish()
+    return WholeAnswer(chosen.content_type, answer.data)
 
 
 def _error_payload(error: PanoramaError) -> bytes:
@@ -283,6 +315,10 @@ class QueryRunner(Protocol):
 
     @property
     def alive(self) -> int: ...
+
+    def answer_in_place(self, job: QueryJob) -> QueryAnswer | None:
+        """A lookup's whole answer without leaving the calling thread, or None: ``run`` it."""
+        ...
 
     async def run(self, job: QueryJob) -> QueryAnswer: ...
 
@@ -495,19 +531,20 @@ class QueryPool:
                 self._idle.put(other)
         return chosen
 
-    def _answer_in_thread(self, store: Store, job: QueryJob, deadline: float) -> QueryStream | None:
-        """A lookup's answer from the server's own store, or None if it is over one chunk."""
-        evaluation, chosen = start_query(store, job)
-        answer = _CappedBuffer()
-        try:
-            evaluation.serialize(answer, chosen.media_type)  # type: ignore[arg-type]
-        except _AnswerTooLarge:
-            return None
-        answer.finish()
-        self.stats.in_thread += 1
-        return QueryStream(self, None, chosen.content_type, answer.data, deadline)
+    def answer_in_place(self, job: QueryJob) -> WholeAnswer | None:
+        """A lookup's answer from the server's own store, in the calling thread.
 
-    async def run(self, job: QueryJob) -> QueryStream:
+        None when ``job`` is no lookup, or its answer is over one chunk: ``run`` it then.
+        """
+        if not job.lookup or self.store is None:
+            return None
+        answer = answer_lookup(self.store, job)
+        if answer is not None:
+            self.stats.queries += 1
+            self.stats.in_thread += 1
+        return answer
+
+    async def run(self, job: QueryJob) -> QueryAnswer:
         """Start a query; return once its first chunk (or its error) is there.
 
         Raises:
@@ -515,6 +552,8 @@ class QueryPool:
             ServiceUnavailable: every worker stayed busy until the timeout.
             PanoramaError: the query failed (syntax error, 406…), with its status.
         """
+        if (answer := self.answer_in_place(job)) is not None:
+            return answer
         self.stats.queries += 1
         return await self._dispatch(job)
 
@@ -544,10 +583,6 @@ class QueryPool:
     ) -> QueryStream:
         if deadline is None:
             deadline = asyncio.get_running_loop().time() + self.timeout
-        if job.lookup and self.store is not None:
-            answered = self._answer_in_thread(self.store, job, deadline)
-            if answered is not None:
-                return answered
         page = isinstance(job, PageJob)
         while True:
             worker = await self._acquire(deadline, page=page)

@@ -18,7 +18,14 @@ import anyio.to_thread
 
 from panorama.chunks import ChunkWriter
 from panorama.errors import PanoramaError
-from panorama.executor import PoolStats, QueryJob, start_query
+from panorama.executor import (
+    PoolStats,
+    QueryAnswer,
+    QueryJob,
+    WholeAnswer,
+    answer_lookup,
+    start_query,
+)
 from panorama.resources import PageJob, ResourceAnswer, render_resource, shared_by_pages
 from panorama.store import Store
 
@@ -157,8 +164,23 @@ class ThreadedQueries:
     def close(self) -> None:
         pass
 
-    async def run(self, job: QueryJob) -> ThreadStream:
-        """Start the query in a thread; return once its first chunk (or its error) is there."""
+    def answer_in_place(self, job: QueryJob) -> WholeAnswer | None:
+        """A lookup's answer in the calling thread, as ``QueryPool`` gives it; else None."""
+        if not job.lookup:
+            return None
+        answer = answer_lookup(self.store, job)
+        if answer is not None:
+            self.stats.queries += 1
+            self.stats.in_thread += 1
+        return answer
+
+    async def run(self, job: QueryJob) -> QueryAnswer:
+        """Start the query in a thread; return once its first chunk (or its error) is there.
+
+        A lookup is answered in the calling thread, as ``QueryPool`` answers it.
+        """
+        if (answer := self.answer_in_place(job)) is not None:
+            return answer
         self.stats.queries += 1
         stream = ThreadStream(asyncio.get_running_loop())
         task = asyncio.ensure_future(anyio.to_thread.run_sync(stream.produce, self.store, job))

@@ -31,6 +31,7 @@ __all__ = [
     "ProtocolRequest",
     "answer_job",
     "answer_query",
+    "lookup_job",
     "named_query_job",
     "read_protocol_request",
 ]
@@ -135,6 +136,26 @@ def check_query(query: str) -> QueryText:
             "each endpoint separately."
         )
     return text
+
+
+def lookup_job(query_string: bytes, accept: str | None, max_query_bytes: int) -> QueryJob | None:
+    """The job for a GET whose only parameter is a lookup query (``is_lookup``), else None.
+
+    A lookup needs none of ``answer_query``'s checks: one triple pattern, or a DESCRIBE of
+    named resources, holds no update, no SERVICE and no FROM, so it runs over the union of
+    all graphs. Anything else, errors included, is for ``read_protocol_request``.
+    """
+    try:
+        params = parse_qs(query_string.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+    queries = params.get("query", ())
+    if len(params) != 1 or len(queries) != 1:
+        return None
+    query = queries[0]
+    if len(query.encode()) > max_query_bytes or not is_lookup(query):
+        return None
+    return QueryJob(QueryRequest(query=query), accept=accept, lookup=True)
 
 
 # Functions whose answers change between two runs of the same query.
