@@ -250,6 +250,8 @@ class Engine:
     sampler: RssSampler | None = None
     #: the user and password a client needs to write, if the server wants any
     writer: tuple[str, str] | None = None
+    #: the highest RSS of the server's earlier starts (the throughput phase restarts it)
+    earlier_peak: int = 0
 
     @property
     def base_url(self) -> str:
@@ -324,9 +326,15 @@ class Engine:
             time.sleep(0.3)
         raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s; see {self.log}")
 
+    @property
+    def peak_rss(self) -> int:
+        """The server's highest RSS (bytes) since its sampler was last reset, over restarts."""
+        return max(self.earlier_peak, self.sampler.peak if self.sampler else 0)
+
     def stop(self) -> None:
         if self.sampler is not None:
             self.sampler.stop()
+            self.earlier_peak = max(self.earlier_peak, self.sampler.peak)
         if self.process is None or self.process.poll() is not None:
             return
         # The server runs in a session of its own: signal that group, which is exactly the

@@ -272,14 +272,13 @@ def remote_path(result: dict, engines: list[Engine]) -> dict:
                 "ratio": round(entry["throughput"] / theirs, 3) if theirs else None,
                 "remote_errors": entry["errors"],
             }
-        sampler = engine.engine.sampler
         summary[name] = {
             "engine": peer,
             "latency": kinds,
             "latency_ratio_geomean": round(geometric_mean(ratios), 2) if ratios else None,
             "throughput": served,
             "answers_of_another_size": sum(1 for m in remote_mismatches if m["engine"] == name),
-            "engine_peak_rss_mb": round((sampler.peak if sampler else 0) / 2**20, 1),
+            "engine_peak_rss_mb": round(engine.engine.peak_rss / 2**20, 1),
         }
     return summary
 
@@ -298,6 +297,7 @@ def throughput_phase(
     restarts: list[str] = []
     # Every run of one engine sends other requests than its others: a run that replayed
     # an earlier one would be answered from our server's cache, not by its engine.
+    # Restarting the servers resets their peak RSS samplers; ``Engine.peak_rss`` keeps it.
     parts = len(clients) * rounds
     for ci, c in enumerate(clients):
         for round_ in range(rounds):
@@ -306,6 +306,11 @@ def throughput_phase(
                 if engine.name in slow and round_ > 0:
                     continue
                 restarts += revive([engine], f"before {c} clients, round {round_}")
+                # A fresh server for every run: our server's answer cache would otherwise
+                # hold some heavy answers of the run before, depending on when each ended
+                # (the timeout-cost pair, on the same requests, differed by up to 20 %).
+                engine.stop()
+                engine.start()
                 # The last run's engine may still be computing queries whose clients left
                 # when wrk stopped: without the wait, the engine after it pays for them.
                 waited = settle([pid for e in engines for pid in e.pids()])
@@ -463,8 +468,10 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
             loads[engine.name]["start_seconds"] = round(started, 2)
             assert engine.sampler is not None
             loads[engine.name]["idle_rss_mb"] = round(engine.sampler.reset() / 2**20, 1)
+            engine.earlier_peak = 0  # the peaks from here on
             if isinstance(engine, PanoramaOnEngine) and engine.engine.sampler is not None:
                 idle = engine.engine.sampler.reset()  # from here on, not the load's peak
+                engine.engine.earlier_peak = 0
                 loads[engine.name]["engine_idle_rss_mb"] = round(idle / 2**20, 1)
         mix_engines = engines[:]
         if in_thread is not None:
@@ -531,9 +538,7 @@ def run_size(args: argparse.Namespace, triples: int, workdir: Path, calibration_
                 seed=args.seed + 4,
             ),
         )
-        result["peak_rss_mb"] = {
-            e.name: round((e.sampler.peak if e.sampler else 0) / 2**20, 1) for e in mix_engines
-        }
+        result["peak_rss_mb"] = {e.name: round(e.peak_rss / 2**20, 1) for e in mix_engines}
         if triples >= 1_000_000 and not args.no_streaming:
             print("  streaming 1,000,000 rows…", flush=True)
             result["streaming"] = {
