@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.report_targets import geometric_mean, targets_section
+from benchmarks.report_targets import geometric_mean, listed_round_ratios, targets_section
 
 __all__ = ["markdown", "plot"]
 
@@ -87,21 +87,28 @@ def _size_section(size: dict) -> list[str]:
         lines += [
             "### Throughput, weighted mix (wrk, keep-alive)",
             "",
-            "| Engine | Clients | q/s | ratio to native | p50 ms | p99 ms | errors "
+            "| Engine | Clients | q/s | ratio to native | per round | p50 ms | p99 ms | errors "
             "| wrk CPU share |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|",
         ]
         for name, by_clients in throughput.items():
             if name.startswith("_"):
                 continue
             for clients, entry in by_clients.items():
-                base = throughput.get(BASELINE, {}).get(clients, {}).get("throughput")
+                base_entry = throughput.get(BASELINE, {}).get(clients, {})
+                per_round = listed_round_ratios(entry["runs"], base_entry.get("runs", []))
                 lines.append(
                     f"| {name} | {clients} | {entry['throughput']} "
-                    f"| {_ratio(entry['throughput'], base)} "
+                    f"| {_ratio(entry['throughput'], base_entry.get('throughput'))} "
+                    f"| {per_round if name != BASELINE else '-'} "
                     f"| {entry['p50_ms']} | {entry['p99_ms']} | {entry['errors']} "
                     f"| {entry['client_core_share']:.1%} |"
                 )
+        lines += [
+            "",
+            "Per round: the same requests went to every engine in a round; the ratio to "
+            "native is of the medians of the rounds.",
+        ]
         lines.append("")
         for incident in throughput.get("_incidents", []):
             lines.append(f"- incident: {incident}")

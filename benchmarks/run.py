@@ -326,7 +326,7 @@ def throughput_phase(
                     restarts.append(f"{engine.name} {c} clients: {error}")
                     continue
                 runs[engine.name][str(c)].append(
-                    {**result.as_dict(), "settled_s": round(waited, 1)}
+                    {**result.as_dict(), "settled_s": round(waited, 1), "round": round_}
                 )
                 print(
                     f"    {engine.name:24} {c:2} clients: {result.throughput:8.1f} q/s "
