@@ -306,7 +306,12 @@ def test_a_validation_past_its_time_is_stopped_and_others_are_turned_away(make_s
         target=lambda: slow.setdefault("response", post(server, _big_submission(40_000)))
     )
     thread.start()
-    time.sleep(0.6)
+    # Until the big submission reached the worker (reading it takes a while on a slow
+    # machine); from then on the worker stays busy for the second of its time limit.
+    deadline = time.monotonic() + 30
+    while not pool.busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.busy == 1
     busy = post(server, TEMPLATE)  # the only worker is busy and nobody may wait
     thread.join(timeout=60)
     assert busy.status_code == 503

@@ -118,6 +118,11 @@ class ValidationPool:
         """Process ids of the live workers (for tests and monitoring)."""
         return [w.process.pid for w in self._workers if w.process.pid and w.process.is_alive()]
 
+    @property
+    def busy(self) -> int:
+        """Workers at a validation now (for tests and monitoring)."""
+        return len(self._workers) - self._idle.qsize()
+
     def _spawn(self) -> _Worker:
         worker = _Worker.start(
             self._context,
