@@ -157,15 +157,18 @@ class WholeAnswer:
         yield self.body
 
 
-def answer_lookup(store: Store, job: QueryJob) -> WholeAnswer | None:
-    """``job``'s answer computed in the calling thread, or None if it is over one chunk.
+def answer_lookup(store: Store | None, job: QueryJob, stats: PoolStats) -> WholeAnswer | None:
+    """A lookup's answer computed in the calling thread and counted in ``stats``.
 
-    Only for lookups (``QueryJob.lookup``): their engine work is proportional to their
-    output, so the cap bounds the time they hold the thread.
+    None when ``job`` is no lookup (``QueryJob.lookup``), there is no store to read, or the
+    answer is over one chunk. A lookup's engine work is proportional to its output, so the
+    cap bounds the time it holds the thread.
 
     Raises:
         PanoramaError: the query or the format cannot be had, with the status to answer.
     """
+    if not job.lookup or store is None:
+        return None
     evaluation, chosen = start_query(store, job)
     answer = _CappedBuffer()
     try:
@@ -173,6 +176,8 @@ def answer_lookup(store: Store, job: QueryJob) -> WholeAnswer | None:
     except _AnswerTooLarge:
         return None
     answer.finish()
+    stats.queries += 1
+    stats.in_thread += 1
     return WholeAnswer(chosen.content_type, answer.data)
 
 
@@ -536,13 +541,7 @@ class QueryPool:
 
         None when ``job`` is no lookup, or its answer is over one chunk: ``run`` it then.
         """
-        if not job.lookup or self.store is None:
-            return None
-        answer = answer_lookup(self.store, job)
-        if answer is not None:
-            self.stats.queries += 1
-            self.stats.in_thread += 1
-        return answer
+        return answer_lookup(self.store, job, self.stats)
 
     async def run(self, job: QueryJob) -> QueryAnswer:
         """Start a query; return once its first chunk (or its error) is there.

@@ -166,13 +166,7 @@ class ThreadedQueries:
 
     def answer_in_place(self, job: QueryJob) -> WholeAnswer | None:
         """A lookup's answer in the calling thread, as ``QueryPool`` gives it; else None."""
-        if not job.lookup:
-            return None
-        answer = answer_lookup(self.store, job)
-        if answer is not None:
-            self.stats.queries += 1
-            self.stats.in_thread += 1
-        return answer
+        return answer_lookup(self.store, job, self.stats)
 
     async def run(self, job: QueryJob) -> QueryAnswer:
         """Start the query in a thread; return once its first chunk (or its error) is there.
