@@ -4,6 +4,7 @@ what the timeout machinery costs. Each says pass or fail next to the figure it j
 from __future__ import annotations
 
 import math
+import statistics
 
 __all__ = ["geometric_mean", "listed_round_ratios", "targets_section"]
 
@@ -37,10 +38,7 @@ def listed_round_ratios(runs: list[dict], base_runs: list[dict]) -> str:
     ratios = _round_ratios(runs, base_runs)
     if not ratios:
         return "-"
-    ordered = sorted(ratios)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return f"{', '.join(f'{r:.2f}' for r in ratios)} (median {median:.2f})"
+    return f"{', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f})"
 
 
 def _verdict(passed: bool) -> str:

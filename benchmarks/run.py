@@ -123,7 +123,7 @@ def latency_phase(engines: list[Engine], manifest, reps: int, seed: int, budget:
 
     Besides each engine (no compression, as wrk), ``panorama-gzip`` asks our server with
     ``Accept-Encoding: gzip`` as httpx, requests and browsers do. Every text sent ends in
-    a comment naming its target and repetition: our server's answer cache would otherwise
+    a comment naming its target, repetition and draw: our server's answer cache would otherwise
     answer ``panorama`` what it just answered ``panorama-gzip`` (or an earlier repetition
     that drew the same parameters), and these are the latencies of answering.
     """
