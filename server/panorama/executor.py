@@ -321,7 +321,7 @@ class QueryRunner(Protocol):
     @property
     def alive(self) -> int: ...
 
-    def answer_in_place(self, job: QueryJob) -> QueryAnswer | None:
+    def answer_in_place(self, job: QueryJob) -> WholeAnswer | None:
         """A lookup's whole answer without leaving the calling thread, or None: ``run`` it."""
         ...
 
