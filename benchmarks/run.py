@@ -305,10 +305,11 @@ def throughput_phase(
             for engine in ordered:
                 if engine.name in slow and round_ > 0:
                     continue
-                restarts += revive([engine], f"before {c} clients, round {round_}")
                 # A fresh server for every run: our server's answer cache would otherwise
                 # hold some heavy answers of the run before, depending on when each ended
                 # (the timeout-cost pair, on the same requests, differed by up to 20 %).
+                if not engine.running():
+                    restarts.append(f"{engine.name} was down before {c} clients, round {round_}")
                 engine.stop()
                 engine.start()
                 # The last run's engine may still be computing queries whose clients left
