@@ -154,6 +154,35 @@ def test_entity_page_shows_labels_sources_and_json_ld(client: httpx.Client) -> N
     assert document["name"] == "it's OWL"
 
 
+def test_a_row_of_values_from_the_same_sources_names_them_once(client: httpx.Client) -> None:
+    """Seven fields from the same graphs: one source line for the row, not seven; values
+    from different graphs (it's OWL's kinds, from sections 1.4 and 2) each keep theirs."""
+
+    def row_of(html: str, property_iri: str) -> str:
+        rows = [
+            row
+            for row in html.split("<tr>")
+            if f'<th scope="row"><a class="external" href="{property_iri}"' in row
+            or f'<th scope="row"><a href="{property_iri}"' in row
+        ]
+        assert len(rows) == 1, property_iri
+        return rows[0]
+
+    scheme = client.get("/id/scheme/innovation-fields", headers={"Accept": "text/html"}).text
+    fields = row_of(scheme, "http://www.w3.org/2004/02/skos/core#hasTopConcept")
+    assert fields.count("<li>") == 7
+    assert (
+        fields.count('<p class="sources">') == 1
+        and 'class="sources"' not in fields.split("</ul>")[0]
+    )
+    assert "Gremieninformation" in fields.split("</ul>")[1]
+    owl = client.get("/id/cluster/its-owl", headers={"Accept": "text/html"}).text
+    kinds = row_of(owl, "/def#clusterKind")
+    assert kinds.count('<span class="sources">') == kinds.count("<li>") == 3
+    assert '<p class="sources">' not in kinds
+    assert "Abschnitt 1.4" in kinds and "Abschnitt 2" in kinds
+
+
 def test_entity_page_speaks_the_readers_language(client: httpx.Client) -> None:
     english = client.get(
         "/id/innovation-field/materials-production",

@@ -47,10 +47,16 @@ class Shown:
 
 @dataclass(frozen=True)
 class Statement:
-    """One property of the resource with its values, each with the sources that state it."""
+    """One property of the resource with its values, each with the sources that state it.
+
+    When several values have the same sources, they are the row's ``sources``, named once,
+    and the values name none: a cluster's forty members from one graph need not cite it
+    forty times (it made a third of a cluster page's HTML).
+    """
 
     property: Shown
     values: tuple[tuple[Shown, tuple[Shown, ...]], ...]
+    sources: tuple[Shown, ...] = ()
 
 
 @dataclass
@@ -135,14 +141,17 @@ class _Linker:
             by_property.setdefault(predicate, []).append(value)  # type: ignore[arg-type]
         rows = []
         for predicate, values in by_property.items():
-            shown = []
             literals_first = sorted(
                 values, key=lambda v: (not isinstance(v, ox.Literal), _text(v), _key(v))
             )
-            for value in literals_first:
-                origin = (sources or {}).get((predicate.value, _key(value)), ())
-                shown.append((self.term(value, seen=seen), origin))
-            rows.append(Statement(self.property(predicate), tuple(shown)))
+            origins = [(sources or {}).get((predicate.value, _key(v)), ()) for v in literals_first]
+            alike = len(origins) > 1 and all(origin == origins[0] for origin in origins)
+            shared = origins[0] if alike else ()
+            shown = tuple(
+                (self.term(value, seen=seen), () if shared else origin)
+                for value, origin in zip(literals_first, origins, strict=True)
+            )
+            rows.append(Statement(self.property(predicate), shown, shared))
         rows.sort(key=lambda row: _order(row.property))
         return rows
 
