@@ -202,3 +202,29 @@ def test_pages_share_a_neighbours_name_until_the_store_changes() -> None:
     store.replace_graph(graph, _two_clusters_and_their_field("Feld neu"), "nt")
     again = render_resource(store, shared, PageJob("id/a", "html", "de"))
     assert b"Feld neu" in again.body and b"Feld alt" not in again.body
+
+
+def test_a_page_leaves_no_reference_cycles_for_the_collector() -> None:
+    """Rendering frees what it made as it goes: a page whose template holds its context in
+    a cycle (a macro imported ``with context``) left 280 objects a cluster page for the
+    garbage collector, which then took 5 % of a worker's time."""
+    import gc
+
+    from panorama.resources import PageJob, render_resource, shared_by_pages
+
+    store = Store.in_memory(base_iri=BASE)
+    store.replace_graph(f"{BASE}graph/g", _two_clusters_and_their_field("Feld"), "nt")
+    shared = shared_by_pages(store)
+    pages = [PageJob("id/a", "html", lang) for lang in ("de", "en")] + [
+        PageJob("id/f", "html", "de")
+    ]
+    for job in pages:  # the first page of each also fills caches and compiles templates
+        render_resource(store, shared, job)
+    gc.collect()
+    gc.disable()
+    try:
+        for job in pages:
+            assert b"Feld" in render_resource(store, shared, job).body
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
