@@ -131,6 +131,47 @@ def test_unreachable_engine_error_names_the_url_and_what_to_do() -> None:
         asyncio.run(stream(remote))
 
 
+def test_an_answer_the_engine_cut_at_its_own_time_limit_is_its_failure_not_ours() -> None:
+    """The Oxigraph server with ``--timeout-s`` answers 200, sends the triples it has, and
+    ends a query it stopped with these words (as it did for a 443 MB CONSTRUCT): a 503
+    that says so, where a parse error used to give a 500."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    cut = f'<{EX}s> <{EX}p> "1" .\n<{EX}s> <{EX}p> "2The SPARQL operation has been cancelled'
+
+    class CancellingEngine(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = cut.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/n-triples")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    engine = ThreadingHTTPServer(("127.0.0.1", 0), CancellingEngine)
+    threading.Thread(target=engine.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{engine.server_address[1]}/query"
+    construct = QueryRequest("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", union_default_graph=False)
+    try:
+        with closing(RemoteStore(url, base_iri=EX)) as remote:
+            for read in (remote.term_triples, remote.construct):
+                with pytest.raises(StoreError) as raised:
+                    read(construct)
+                assert raised.value.status == 503
+                assert raised.value.message.startswith(
+                    f"The SPARQL engine at {url} sent an answer to a CONSTRUCT query that does "
+                    "not parse"
+                )
+                assert "its own time limit" in raised.value.message
+    finally:
+        engine.shutdown()
+        engine.server_close()
+
+
 def test_wrong_credentials_are_refused_with_advice(engine: Engine) -> None:
     wrong = {ENV_USER: "panorama", ENV_PASSWORD: "not-the-password"}
     urls = {"update_url": engine.update_url, "store_url": engine.store_url}

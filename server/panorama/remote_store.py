@@ -847,7 +847,7 @@ class RemoteStore:
                 to_rdflib(triple.object),
                 graph,
             )
-            for triple in ox.parse(response.content, self._answer_format(response))
+            for triple in self._parsed(ox.parse(response.content, self._answer_format(response)))
         )
         return graph
 
@@ -864,7 +864,7 @@ class RemoteStore:
         response = self._query(request, _N_TRIPLES, "a CONSTRUCT query")
         return [
             (triple.subject, triple.predicate, triple.object)  # type: ignore[misc]
-            for triple in ox.parse(response.content, self._answer_format(response))
+            for triple in self._parsed(ox.parse(response.content, self._answer_format(response)))
         ]
 
     def evaluate(self, request: QueryRequest) -> RemoteEvaluation:
@@ -898,7 +898,7 @@ class RemoteStore:
                     response.read()
                     raise self._refusal(response, what)
                 chunks = _until_deadline(response.iter_bytes(), self.query_url)
-                yield from ox.parse(_Chunks(chunks), self._answer_format(response))
+                yield from self._parsed(ox.parse(_Chunks(chunks), self._answer_format(response)))
         except httpx.HTTPError as error:
             raise self._unreachable(self.query_url, what, error, timeout) from error
 
@@ -925,6 +925,21 @@ class RemoteStore:
         the ``/sparql`` proxy refuses queries that name it.
         """
         return f"urn:x-panorama:{name}:{self.base_iri}"
+
+    def _parsed(self, triples: Iterator[ox.Triple]) -> Iterator[ox.Triple]:
+        """``triples`` as they are parsed, an answer that does not parse being the engine's
+        failure, not the server's: the Oxigraph server ends an answer that it stopped at its
+        own time limit (``--timeout-s``) with "The SPARQL operation has been cancelled",
+        after the 200 and the triples it had sent."""
+        try:
+            yield from triples
+        except SyntaxError as error:
+            raise EngineUnavailable(
+                f"The SPARQL engine at {self.query_url} sent an answer to a CONSTRUCT query "
+                f"that does not parse ({error}); it may have stopped the query at its own "
+                "time limit. Narrow the query (LIMIT, more specific patterns), or raise the "
+                "engine's limit."
+            ) from None
 
     @staticmethod
     def _answer_format(response: httpx.Response) -> ox.RdfFormat:
