@@ -248,6 +248,8 @@ def start_oxigraph(
 # deadlocked" on each replacement while a reader polled). ResultSetMaxRows cuts every answer
 # (SELECT, CONSTRUCT, Graph Store GET) at that many rows, silently but for SELECT's
 # X-SPARQL-MaxRows header: the tests set it low to see that RemoteStore notices.
+# ThreadsPerQuery 1: a heavy query gets one thread, not every core: on two loaded cores
+# the light queries of test_sparql_safety waited 2 s behind it (twice in CI runs).
 _VIRTUOSO_INI = """\
 [Database]
 DatabaseFile = {folder}/virtuoso.db
@@ -268,6 +270,7 @@ Striping = 0
 [Parameters]
 ServerPort = {host}:{sql_port}
 ServerThreads = 10
+ThreadsPerQuery = 1
 NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
 DirsAllowed = .
