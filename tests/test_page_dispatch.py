@@ -55,8 +55,8 @@ def _page(path: str = "id/c") -> PageJob:
 def test_pages_go_one_to_a_process_and_the_rest_wait_their_turn(
     store_path: Path, processes: int
 ) -> None:
-    """As many pages at once as there are processes, or cores if fewer (two cores rendered
-    fewer pages a second with four at once than with two)."""
+    """As many pages at once as there are processes, or cores if fewer (on two cores, four
+    pages at once cost more CPU a page than two, for as many pages a second)."""
 
     async def scenario() -> tuple[list[int], int, int]:
         pool = QueryPool(store_path, base_iri=BASE, size=processes, threads=4, timeout=30)

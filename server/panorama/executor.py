@@ -422,8 +422,8 @@ class QueryPool:
         # page at a time per process, each on a process no other page is on, gave 10 % more
         # pages a second than eight at a time, and queries keep every thread. No more pages
         # at once than there are cores: on two, four took 0.7-1.9 ms more CPU a cold page
-        # (of 7-10) than two, each process switching in and out with colder caches, and
-        # gave fewer pages a second in 12 of 15 alternated rounds.
+        # (of 7-10) than two, each process switching in and out with colder caches, for
+        # about as many pages a second.
         self.page_slots = max(1, min(size, usable_cores()))
         self._page_slots = asyncio.Semaphore(self.page_slots)
         self._rendering: dict[object, int] = {}
