@@ -424,8 +424,7 @@ class QueryPool:
         # at once than there are cores: on two, four took 0.7-1.9 ms more CPU a cold page
         # (of 7-10) than two, each process switching in and out with colder caches, for
         # about as many pages a second.
-        self.page_slots = max(1, min(size, usable_cores()))
-        self._page_slots = asyncio.Semaphore(self.page_slots)
+        self._page_slots = asyncio.Semaphore(max(1, min(size, usable_cores())))
         self._rendering: dict[object, int] = {}
         # Each live worker process, with its connections.
         self._processes: dict[object, list[_Worker]] = {}
