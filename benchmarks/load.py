@@ -233,6 +233,7 @@ def run_wrk_replay(
     *,
     split: bool = False,
     part: tuple[int, int] | None = None,
+    once: bool = False,
 ) -> WrkResult:
     """``wrk`` replaying whole requests (``write_replay``) against the server at ``base_url``.
 
@@ -240,10 +241,16 @@ def run_wrk_replay(
         split: give each wrk thread its own slice of the file, so that no request is sent
             twice before a thread has gone through its slice (for cold-cache figures).
         part: ``(k, n)``: split, and start each thread at the k-th n-th of its slice.
+        once: split, and send each slice once, for ``duration`` at most: the figures are
+            of the answers to it, over the time from the first request to the last answer.
+            (Without it a server faster than the file is long goes round its slices, and
+            a cache answers the second round.)
     """
     threads = min(threads, clients)
     where = []
-    if split or part is not None:
+    if once:
+        where = ["split", str(threads), *(str(x) for x in (part or (0, 1))), "once"]
+    elif split or part is not None:
         where = ["split", str(threads), *(str(x) for x in (part or ()))]
     return _run_wrk(
         [*_wrk_options(clients, duration, threads), "-s", str(REPLAY_LUA), base_url],
@@ -268,6 +275,9 @@ def _run_wrk(options: list[str], script_args: list[str], clients: int) -> WrkRes
         raise RuntimeError(f"wrk failed: {output[-1000:]}")
     data = json.loads(lines[-1][len("WRKJSON ") :])
     seconds = data["duration_us"] / 1e6
+    if "once" in data:
+        data["requests"] = data["once"]["answers"]
+        seconds = data["once"]["seconds"] or seconds
     cpu = usage.ru_utime + usage.ru_stime
     errors = data["connect_errors"] + data["read_errors"] + data["write_errors"]
     return WrkResult(
