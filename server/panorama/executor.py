@@ -386,8 +386,7 @@ class QueryPool:
     finish (its answer is read and dropped) rather than killed, for the same reason.
 
     With ``store`` (the server's own), lookups are answered in the calling thread. Resource
-    pages run one to a process, as many at once as there are processes or cores (the fewer);
-    others wait.
+    pages run one to a process, as many at once as there are processes; others wait.
     """
 
     def __init__(
@@ -417,7 +416,7 @@ class QueryPool:
         # more CPU a cold page than two (5.7 against 5.5 ms) but kept both cores busy while
         # a page waited for the disk or for the main process, for 6-8 % more pages a second
         # (9 of 9 alternated rounds, half run in each order, store cached or half evicted).
-        self._page_slots = asyncio.Semaphore(max(1, size))
+        self._page_slots = asyncio.Semaphore(size)
         self._rendering: dict[object, int] = {}
         # Each live worker process, with its connections.
         self._processes: dict[object, list[_Worker]] = {}
