@@ -35,6 +35,8 @@ from typing import ClassVar
 import httpx
 import psutil
 
+from panorama.worker_processes import MALLOC_CACHE
+
 __all__ = [
     "ENGINES",
     "REMOTE_PEERS",
@@ -387,6 +389,14 @@ class Panorama(Engine):
         if self.workers is not None:  # 0 is a value: queries in the server's own threads
             command += ["--query-workers", str(self.workers)]
         return command
+
+    def environment(self) -> dict[str, str]:
+        if self.workers == 0:
+            # Its queries run in the server's own threads: start it with the malloc cache the
+            # worker processes get, so that comparing the two measures the workers and the
+            # timeouts alone.
+            return {"GLIBC_TUNABLES": MALLOC_CACHE}
+        return {}
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pytest
 from panorama.errors import QueryTimeout
 from panorama.executor import QueryJob, QueryPool
 from panorama.store import QueryRequest, Store
+from panorama.worker_processes import MALLOC_CACHE, deepen_malloc_cache
 
 
 def _counting(n: int) -> str:
@@ -153,3 +154,37 @@ def test_queries_go_to_the_first_process_while_it_has_a_free_thread(store_path: 
     first, second = asyncio.run(scenario())
     assert first > 0.05, "the queries did not run in the first process"
     assert second < first / 5, (first, second)
+
+
+def test_workers_start_with_a_deeper_malloc_cache(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """glibc reads its tunables when a process starts: the worker's own environment shows it."""
+    monkeypatch.setenv("GLIBC_TUNABLES", "")
+
+    async def scenario() -> bytes:
+        pool = QueryPool(store_path, base_iri="https://example.org/", size=1, timeout=60)
+        await pool.start()
+        try:
+            (process,) = pool._processes
+            return Path(f"/proc/{process.pid}/environ").read_bytes()  # type: ignore[attr-defined]
+        finally:
+            pool.close()
+
+    environment = asyncio.run(scenario()).split(b"\0")
+    assert f"GLIBC_TUNABLES={MALLOC_CACHE}".encode() in environment
+
+
+@pytest.mark.parametrize(
+    ("operator", "workers"),
+    [
+        (None, MALLOC_CACHE),
+        ("glibc.malloc.arena_max=2", f"glibc.malloc.arena_max=2:{MALLOC_CACHE}"),
+        ("glibc.malloc.tcache_count=7", "glibc.malloc.tcache_count=7"),
+    ],
+)
+def test_an_operators_malloc_tunables_are_kept(operator: str | None, workers: str) -> None:
+    environ = {} if operator is None else {"GLIBC_TUNABLES": operator}
+    deepen_malloc_cache(environ)
+    deepen_malloc_cache(environ)  # each worker's start calls it: the second changes nothing
+    assert environ == {"GLIBC_TUNABLES": workers}

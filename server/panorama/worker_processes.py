@@ -4,26 +4,62 @@ A worker is a process started with ``spawn`` (never ``fork``: the server has thr
 event loop) and connected to the server by a socket pair. Jobs go to it as length-prefixed
 pickles; a worker past its time is killed with SIGKILL, which frees whatever it held, and
 reaped in the background.
+
+Workers start with a deeper malloc cache than glibc's default (``deepen_malloc_cache``):
+they are where the engine evaluates queries, and that is mostly allocating and freeing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from multiprocessing.context import SpawnContext
 
 from panorama import errors
 from panorama.errors import PanoramaError
 
-__all__ = ["LENGTH", "WorkerProcess", "error_class", "receive_exactly", "receive_job"]
+__all__ = [
+    "LENGTH",
+    "MALLOC_CACHE",
+    "WorkerProcess",
+    "deepen_malloc_cache",
+    "error_class",
+    "receive_exactly",
+    "receive_job",
+]
 
 LENGTH = struct.Struct("!I")
+
+#: glibc keeps 7 freed blocks of each small size per thread by default; past that a free
+#: goes back to the shared arena, and the next allocation fetches it again. Evaluating a
+#: property path or an aggregate, the engine allocates and frees small blocks by the
+#: million (malloc and free were 22 % of its time on the benchmark's ``topic-path``).
+#: With 1,000 a thread, measured at 1M triples two processes at a time on two cores, in
+#: three pairs: ``topic-path`` 7 % faster, ``field-counts`` 12 %, ``events-window`` 10 %,
+#: ``regex`` 2 %, a 100,000-row SELECT the same, peak RSS +1 MB; 128 did as well, 65,535
+#: no better for 15 MB more.
+MALLOC_CACHE = "glibc.malloc.tcache_count=1000"
+
+
+def deepen_malloc_cache(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Make the processes started from now on use ``MALLOC_CACHE``, unless told otherwise.
+
+    glibc reads its tunables when a process starts, so this sets the environment the
+    workers inherit (``spawn`` passes the server's). An operator's own
+    ``glibc.malloc.tcache_count`` in ``GLIBC_TUNABLES`` is left as it is; other C
+    libraries ignore the variable.
+    """
+    tunables = environ.get("GLIBC_TUNABLES", "")
+    if "glibc.malloc.tcache_count=" in tunables:
+        return
+    environ["GLIBC_TUNABLES"] = f"{tunables}:{MALLOC_CACHE}" if tunables else MALLOC_CACHE
 
 
 def receive_exactly(sock: socket.socket, size: int) -> bytes | None:
@@ -68,6 +104,7 @@ class WorkerProcess:
         """Start ``target(worker_socket, *args)`` in a new process."""
         parent_end, child_end = socket.socketpair()
         process = context.Process(target=target, args=(child_end, *args), name=name, daemon=True)
+        deepen_malloc_cache()
         process.start()
         child_end.close()
         return cls(process, parent_end)
@@ -88,6 +125,7 @@ class WorkerProcess:
         pairs = [socket.socketpair() for _ in range(channels)]
         children = [child for _, child in pairs]
         process = context.Process(target=target, args=(children, *args), name=name, daemon=True)
+        deepen_malloc_cache()
         process.start()
         for child in children:
             child.close()
