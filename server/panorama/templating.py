@@ -65,6 +65,9 @@ def _text(context: Context, key: str) -> str:
 
 
 _templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# The templates ship with the package and change only with it: without this, every page
+# looked up the modification time of each template it uses (1.8 % of a cold page's CPU).
+_templates.env.auto_reload = False
 _templates.env.globals["version"] = __version__
 _templates.env.globals["t"] = _text
 
