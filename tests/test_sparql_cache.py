@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
+
+from panorama.flights import Flights
 
 from support import GRAPH, LiveServer, write_bundle
 
@@ -98,3 +103,110 @@ def test_a_stream_cut_short_is_not_kept(example_server: LiveServer) -> None:
     assert "x-cache" not in again.headers
     assert len(again.content) > 8_000_000
     assert again.content.count(b"\r\n") == 100_001
+
+
+# Queries at the same moment (panorama.flights) ---------------------------------------------
+
+
+def _slow(extra: str = "") -> str:
+    """Counts the clusters, after a cross product that takes a second or two."""
+    values = " ".join(str(i) for i in range(220))
+    return (
+        f"SELECT ?n ?m {{ {{ SELECT (COUNT(*) AS ?n) {{ ?c a <{EX}Cluster> }} }} "
+        f"{{ SELECT (COUNT(*) AS ?m) {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} "
+        f"VALUES ?d {{ {values} }} }} }} }} # {extra}"
+    )
+
+
+async def _at_once(url: str, queries: list[str], pause: float = 0.0) -> list[httpx.Response]:
+    """Send ``queries`` together (the first ``pause`` seconds ahead of the others)."""
+    async with httpx.AsyncClient(timeout=120) as client:
+        first = asyncio.create_task(client.get(url, params={"query": queries[0]}))
+        await asyncio.sleep(pause)
+        rest = [client.get(url, params={"query": query}) for query in queries[1:]]
+        return list(await asyncio.gather(first, *rest))
+
+
+def _health(server: LiveServer) -> dict:
+    return httpx.get(server.url + "/health").json()
+
+
+def test_the_same_query_at_the_same_time_is_evaluated_once(example_server: LiveServer) -> None:
+    query = _slow("shared")
+    before = _health(example_server)
+    answers = asyncio.run(_at_once(example_server.sparql, [query] * 4, pause=0.2))
+    after = _health(example_server)
+    assert [a.status_code for a in answers] == [200] * 4
+    assert "x-cache" not in answers[0].headers
+    assert [a.headers["x-cache"] for a in answers[1:]] == ["shared"] * 3
+    assert {a.content for a in answers} == {answers[0].content}
+    assert after["queries"] - before["queries"] == 1
+    assert after["queries_shared"] - before["queries_shared"] == 3
+
+
+def test_a_query_after_a_write_does_not_wait_for_one_from_before(make_server, tmp_path) -> None:
+    bundle = write_bundle(tmp_path / "bundle", {"data/a.ttl": f"<{EX}a> a <{EX}Cluster> ."})
+    server = make_server(bundle)
+    query = _slow("fresh")
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            first = asyncio.create_task(client.get(server.sparql, params={"query": query}))
+            await asyncio.sleep(0.2)  # the first is being evaluated
+            store = server.app.state.store
+            await asyncio.to_thread(
+                store.replace_graph,
+                f"{GRAPH}data/new",
+                f"<{EX}b> a <{EX}Cluster> .".encode(),
+                "ttl",
+            )
+            server.app.state.pool.refresh()
+            second = await client.get(server.sparql, params={"query": query})
+            return await first, second
+
+    first, second = asyncio.run(scenario())
+    assert "x-cache" not in second.headers
+    assert second.json()["results"]["bindings"][0]["n"]["value"] == "2"
+    # The first may have read the store before or after the write: either is true for it.
+    assert first.json()["results"]["bindings"][0]["n"]["value"] in ("1", "2")
+
+
+@pytest.mark.embedded_only("counts the timeouts of the server's own worker processes")
+def test_a_query_that_times_out_times_out_once_for_everyone_waiting(
+    make_server, example_bundle
+) -> None:
+    server = make_server(example_bundle, query_timeout=0.5)
+    endless = _counting_forever()
+    answers = asyncio.run(_at_once(server.sparql, [endless] * 3, pause=0.1))
+    assert [a.status_code for a in answers] == [503] * 3
+    assert _health(server)["timeouts"] == 1
+
+
+def _counting_forever() -> str:
+    values = " ".join(str(i) for i in range(3000))
+    return (
+        f"SELECT (COUNT(*) AS ?n) {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} "
+        f"VALUES ?c {{ {values} }} }}"
+    )
+
+
+def test_a_waiter_runs_the_query_itself_when_the_first_brings_no_answer() -> None:
+    async def scenario() -> tuple[object, object, object]:
+        flights = Flights()
+        flight = flights.take_off("q")
+        assert flight is not None and flights.take_off("q") is None
+        waiting = asyncio.create_task(flights.wait_for("q"))
+        await asyncio.sleep(0)
+        flight.land(None)  # its client went away, or its answer came as a stream
+        nothing = await waiting
+        again = flights.take_off("q")  # the next one evaluates it, and others may wait
+        assert again is not None
+        waiting = asyncio.create_task(flights.wait_for("q"))
+        await asyncio.sleep(0)
+        again.land((b"answer", "text/csv"))
+        return nothing, await waiting, len(flights)
+
+    nothing, shared, running = asyncio.run(scenario())
+    assert nothing is None
+    assert shared == (b"answer", "text/csv")
+    assert running == 0

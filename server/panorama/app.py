@@ -31,6 +31,7 @@ from panorama.contributions import Contributions
 from panorama.contributions_http import ContributionDesk
 from panorama.errors import NotFound, PanoramaError
 from panorama.executor import QueryRunner
+from panorama.flights import Flights
 from panorama.freshness import StoreFreshness
 from panorama.named_queries import load_named_queries
 from panorama.pages import home_response, search_response
@@ -122,6 +123,8 @@ def create_app(settings: Settings, store: backends.AnyStore | None = None) -> Fa
                 max_entry_weight=settings.answer_cache_largest_mb * MIB,
                 weigh=lambda answer: len(answer[0]),  # type: ignore[index]
             )
+            # With the cache off (to measure, say), every query is evaluated on its own.
+            app.state.sparql_flights = Flights() if settings.answer_cache else None
             app.state.named_queries = load_named_queries(settings.bundle / "queries")
             yield
 
@@ -188,11 +191,14 @@ def create_app(settings: Settings, store: backends.AnyStore | None = None) -> Fa
             request.headers.get("accept"),
             tuple(request.query_params.getlist("format")),
         )
-        return await answer_job(state.pool, job, state.sparql_cache, cacheable=cacheable)
+        return await answer_job(
+            state.pool, job, state.sparql_cache, cacheable=cacheable, flights=state.sparql_flights
+        )
 
     @app.get("/health", name="health")
-    def health(pool: PoolDep) -> JSONResponse:
+    def health(request: Request, pool: PoolDep) -> JSONResponse:
         """Liveness and query statistics, for operators and monitoring."""
+        flights = request.app.state.sparql_flights
         return JSONResponse(
             {
                 "status": "ok" if pool.alive or not pool.size else "degraded",
@@ -208,6 +214,8 @@ def create_app(settings: Settings, store: backends.AnyStore | None = None) -> Fa
                 "workers_replaced": pool.stats.workers_replaced,
                 "lookups_in_thread": pool.stats.in_thread,
                 "queries_resent": pool.stats.resent,
+                # Answered with the answer of the same query running at the same time.
+                "queries_shared": flights.shared if flights is not None else 0,
             }
         )
 

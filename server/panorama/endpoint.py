@@ -56,7 +56,9 @@ async def answer(request: Request) -> Response:
             format_param=protocol.formats,
         )
     accept = request.headers.get("accept")
-    return await answer_query(state.pool, protocol, accept, state.sparql_cache)
+    return await answer_query(
+        state.pool, protocol, accept, state.sparql_cache, state.sparql_flights
+    )
 
 
 class SparqlShortcut:

@@ -18,10 +18,12 @@ from panorama.cache import VersionedCache
 from panorama.errors import (
     BadRequest,
     Forbidden,
+    PanoramaError,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
 from panorama.executor import QueryAnswer, QueryJob, QueryRunner
+from panorama.flights import Flights
 from panorama.named_queries import NamedQuery
 from panorama.query_text import QueryText, is_lookup
 from panorama.request_body import read_bounded_body
@@ -167,6 +169,7 @@ async def answer_query(
     protocol: ProtocolRequest,
     accept: str | None,
     cache: VersionedCache,
+    flights: Flights | None = None,
 ) -> Response:
     """Run the query on a worker and stream its answer in the negotiated format."""
     assert protocol.query is not None
@@ -180,11 +183,17 @@ async def answer_query(
     job = QueryJob(
         request, accept=accept, format=protocol.formats, lookup=is_lookup(protocol.query)
     )
-    return await answer_job(pool, job, cache, cacheable=_VOLATILE.isdisjoint(text.keywords))
+    cacheable = _VOLATILE.isdisjoint(text.keywords)
+    return await answer_job(pool, job, cache, cacheable=cacheable, flights=flights)
 
 
 async def answer_job(
-    pool: QueryRunner, job: QueryJob, cache: VersionedCache, *, cacheable: bool
+    pool: QueryRunner,
+    job: QueryJob,
+    cache: VersionedCache,
+    *,
+    cacheable: bool,
+    flights: Flights | None = None,
 ) -> Response:
     """The answer to a checked query: from the cache, whole, or streamed from a worker.
 
@@ -193,15 +202,34 @@ async def answer_job(
     larger ones as they stream past, if they end and stay under the cache's largest entry.
     The cache is keyed on the store's version, which moves only after the query workers
     were told to reopen the store (``Store.on_change``): an answer kept under a version was
-    computed from that version or a later one.
+    computed from that version or a later one. With ``flights``, a query that arrives while
+    the same one is being evaluated waits for its answer (``panorama.flights``).
     """
     key = ("sparql", job)
     version = cache.version
     if cacheable and (hit := cache.peek(key)) is not None:
-        body, content_type = hit
-        headers = {"Content-Type": content_type, "Vary": "Accept", "X-Cache": "hit"}
-        return Response(body, headers=headers)
-    stream = await pool.run(job)
+        return _whole(hit, "hit")
+    flight = None
+    if cacheable and flights is not None:
+        flight = flights.take_off((key, version))
+        if flight is None:
+            landing = await flights.wait_for((key, version))
+            if isinstance(landing, PanoramaError):
+                raise landing
+            if landing is not None:
+                return _whole(landing, "shared")
+    try:
+        stream = await pool.run(job)
+    except PanoramaError as error:
+        if flight is not None:
+            flight.land(error)
+        raise
+    except BaseException:  # the client went away (cancelled), or the server failed
+        if flight is not None:
+            flight.land(None)
+        raise
+    if flight is not None:
+        flight.land(None if stream.body is None else (stream.body, stream.content_type))
     headers = {"Content-Type": stream.content_type, "Vary": "Accept"}
     if stream.body is None:
         if cacheable and cache.max_entry_weight:
@@ -211,6 +239,12 @@ async def answer_job(
     if cacheable:
         cache.put(key, (stream.body, stream.content_type), version=version)
     return Response(stream.body, headers=headers)
+
+
+def _whole(answer: tuple[bytes, str], how: str) -> Response:
+    """An answer kept (``hit``) or shared by a query that ran at the same time."""
+    body, content_type = answer
+    return Response(body, headers={"Content-Type": content_type, "Vary": "Accept", "X-Cache": how})
 
 
 async def _kept_while_streaming(
