@@ -21,6 +21,18 @@ from panorama.config import Settings
 from panorama.remote_store import ENV_PASSWORD, ENV_USER
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def counting_query(n: int) -> str:
+    """A query that computes for a while (an n³ cross product: 250 takes a second or two)
+    and answers one row."""
+    values = " ".join(str(i) for i in range(n))
+    return (
+        f"SELECT (COUNT(*) AS ?n) {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} "
+        f"VALUES ?c {{ {values} }} }}"
+    )
+
+
 # A small graph whose every answer the tests can work out by hand.
 EXAMPLE_TTL = """\
 @prefix ex: <https://example.org/> .

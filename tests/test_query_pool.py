@@ -19,21 +19,13 @@ from panorama.executor import QueryJob, QueryPool
 from panorama.store import QueryRequest, Store
 from panorama.worker_processes import MALLOC_CACHE, deepen_malloc_cache
 
+from support import counting_query
 
-def _counting(n: int) -> str:
-    """A query that computes for a second or two (an n³ cross product) and answers one row."""
-    values = " ".join(str(i) for i in range(n))
-    return (
-        f"SELECT (COUNT(*) AS ?n) {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} "
-        f"VALUES ?c {{ {values} }} }}"
-    )
-
-
-MEDIUM = _counting(250)
+MEDIUM = counting_query(250)
 # Half the work of MEDIUM, for the test that waits about five times as long as it takes
 # (and measures it first).
-SHORTER = _counting(200)
-ENDLESS = _counting(5000)  # hours
+SHORTER = counting_query(200)
+ENDLESS = counting_query(5000)  # hours
 
 
 @pytest.fixture
@@ -137,7 +129,7 @@ def _cpu_seconds(process: object) -> float:
 
 def test_queries_go_to_the_first_process_while_it_has_a_free_thread(store_path: Path) -> None:
     """Each process has its own store and block cache: one at a time, queries share one."""
-    small = _counting(60)  # a few milliseconds
+    small = counting_query(60)  # a few milliseconds
 
     async def scenario() -> list[float]:
         pool = QueryPool(store_path, base_iri="https://example.org/", size=2, threads=2, timeout=60)

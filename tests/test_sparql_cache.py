@@ -9,7 +9,7 @@ import pytest
 
 from panorama.flights import Flights
 
-from support import GRAPH, LiveServer, write_bundle
+from support import GRAPH, LiveServer, counting_query, write_bundle
 
 EX = "https://example.org/"
 COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?c a <{EX}Cluster> }}"
@@ -176,18 +176,10 @@ def test_a_query_that_times_out_times_out_once_for_everyone_waiting(
     make_server, example_bundle
 ) -> None:
     server = make_server(example_bundle, query_timeout=0.5)
-    endless = _counting_forever()
+    endless = counting_query(3000)
     answers = asyncio.run(_at_once(server.sparql, [endless] * 3, pause=0.1))
     assert [a.status_code for a in answers] == [503] * 3
     assert _health(server)["timeouts"] == 1
-
-
-def _counting_forever() -> str:
-    values = " ".join(str(i) for i in range(3000))
-    return (
-        f"SELECT (COUNT(*) AS ?n) {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} "
-        f"VALUES ?c {{ {values} }} }}"
-    )
 
 
 def test_a_waiter_runs_the_query_itself_when_the_first_brings_no_answer() -> None:
