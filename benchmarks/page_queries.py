@@ -66,6 +66,10 @@ class _Recorder:
         self.queries.append(request.query)
         return self.store.term_triples(request)
 
+    def term_tuples(self, request: QueryRequest) -> list:
+        self.queries.append(request.query)
+        return self.store.term_tuples(request)
+
 
 def describe_queries(store: Store, iri: str) -> list[str]:
     """The queries our server runs to describe ``iri`` (an ``id/`` IRI) for its HTML page.

@@ -230,6 +230,30 @@ def test_select_returns_rdflib_terms(store: RemoteStore) -> None:
     assert "none" not in row
 
 
+def test_term_tuples_read_as_the_embedded_stores(store: RemoteStore) -> None:
+    """Rows in the order of the selected variables, None where one is unbound: what the
+    embedded store gives for the same data (pages read their neighbours' names so)."""
+    from panorama.store import Store
+
+    graph = graph_of(store, "data/example")
+    store.replace_graph(graph, DATA_TTL.encode(), "ttl")
+    embedded = Store.in_memory(base_iri=store.base_iri)
+    embedded.replace_graph(graph, DATA_TTL.encode(), "ttl")
+    query = QueryRequest(
+        f"""PREFIX ex: <{EX}>
+        SELECT ?i ?title ?none WHERE {{ VALUES (?i ?g) {{ (7 <{graph}>) }}
+          ?g ex:title ?title OPTIONAL {{ ?g ex:nothing ?none }} }}"""
+    )
+    try:
+        rows = store.term_tuples(query)
+        assert rows == embedded.term_tuples(query)
+    finally:
+        embedded.close()
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    title = ox.Literal("Cluster-Panorama", language="de")
+    assert rows == [(ox.Literal("7", datatype=integer), title, None)]
+
+
 def test_select_binds_substitutions_as_terms(store: RemoteStore) -> None:
     graph = graph_of(store, "data/example")
     store.replace_graph(graph, DATA_TTL.encode(), "ttl")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -176,6 +176,22 @@ def _two_clusters_and_their_field(field_label: str) -> bytes:
     )
 
 
+def test_a_name_stated_in_two_graphs_is_one_triple_of_the_description() -> None:
+    """Neighbours' names are read as rows, which the union of graphs gives once for each
+    graph that states them; a description holds each triple once, as a CONSTRUCT would."""
+    from panorama.linked_data import describe
+
+    store = Store.in_memory(base_iri=BASE)
+    store.replace_graph(f"{BASE}graph/g", _two_clusters_and_their_field("Feld"), "nt")
+    store.replace_graph(f"{BASE}graph/h", f'<{BASE}id/f> <{LABEL}> "Feld"@de .\n'.encode(), "nt")
+    for neighbour_types in (False, True):
+        description = describe(
+            store, f"{BASE}id/a", with_fragments=False, neighbour_types=neighbour_types
+        )
+        named = [t for t in description.triples if str(t[0]) == f"<{BASE}id/f>"]
+        assert [(str(p), o.value) for _, p, o in named] == [(f"<{LABEL}>", "Feld")]
+
+
 def test_pages_share_a_neighbours_name_until_the_store_changes() -> None:
     """The second page names the field from what the first read; after a write, anew."""
     from panorama.resources import PageJob, render_resource, shared_by_pages
@@ -184,13 +200,16 @@ def test_pages_share_a_neighbours_name_until_the_store_changes() -> None:
     graph = f"{BASE}graph/g"
     store.replace_graph(graph, _two_clusters_and_their_field("Feld alt"), "nt")
     asked: list[str] = []
-    read = store.term_triples
 
-    def recorded(request: QueryRequest) -> list:
-        asked.append(request.query)
-        return read(request)
+    def recording(read: Callable[[QueryRequest], list]) -> Callable[[QueryRequest], list]:
+        def recorded(request: QueryRequest) -> list:
+            asked.append(request.query)
+            return read(request)
 
-    store.term_triples = recorded  # type: ignore[method-assign]
+        return recorded
+
+    store.term_triples = recording(store.term_triples)  # type: ignore[method-assign]
+    store.term_tuples = recording(store.term_tuples)  # type: ignore[method-assign]
     shared = shared_by_pages(store)
     first = render_resource(store, shared, PageJob("id/a", "html", "de"))
     assert any(f"<{BASE}id/f>" in query for query in asked)

@@ -810,6 +810,19 @@ class RemoteStore:
 
     def term_rows(self, request: QueryRequest) -> list[dict[str, Term]]:
         """``select`` as Oxigraph's terms, for pages."""
+        names, bindings = self._solutions(request)
+        return [{name: _term(row[name]) for name in names if name in row} for row in bindings]
+
+    def term_tuples(self, request: QueryRequest) -> list[tuple[Term | None, ...]]:
+        """The rows of a SELECT query as tuples of Oxigraph's terms in the order selected
+        (None where a variable is unbound), for pages."""
+        names, bindings = self._solutions(request)
+        return [
+            tuple(_term(row[name]) if name in row else None for name in names) for row in bindings
+        ]
+
+    def _solutions(self, request: QueryRequest) -> tuple[list[str], list[dict]]:
+        """The variables and the JSON bindings of a SELECT query's answer."""
         if _query_form(request.query) not in ("SELECT", None):
             raise BadRequest("select() runs SELECT queries only.")
         response = self._query(request, _RESULTS_JSON, "a SELECT query")
@@ -821,14 +834,12 @@ class RemoteStore:
             )
         try:
             document = response.json()
-            names = document["head"]["vars"]
-            bindings = document["results"]["bindings"]
+            return document["head"]["vars"], document["results"]["bindings"]
         except (ValueError, KeyError, TypeError) as error:
             raise StoreError(
                 f"The SPARQL engine at {self.query_url} did not answer a SELECT query with "
                 f"SPARQL JSON results: {_excerpt(response)}"
             ) from error
-        return [{name: _term(row[name]) for name in names if name in row} for row in bindings]
 
     def construct(self, request: QueryRequest, into: Graph | None = None) -> Graph:
         """Run a CONSTRUCT or DESCRIBE query into an rdflib graph, for the server's own use.

@@ -422,6 +422,15 @@ class Store:
             for row in solutions  # type: ignore[union-attr]
         ]
 
+    def term_tuples(self, request: QueryRequest) -> list[tuple[Term | None, ...]]:
+        """The rows of a SELECT query as tuples of Oxigraph's terms in the order selected
+        (None where a variable is unbound): for pages, which read thousands of rows, a
+        tuple costs less than ``term_rows``' dictionary."""
+        evaluation = self.evaluate(request)
+        if evaluation.kind != "solutions":
+            raise BadRequest("select() runs SELECT queries only.")
+        return [tuple(row) for row in evaluation._result]  # type: ignore[union-attr]
+
     def last_modified(self) -> datetime.datetime:
         """When a graph was last written, from the catalog (or now, for an empty store)."""
         if self._last_modified is None or self._last_modified[0] != self.version:
