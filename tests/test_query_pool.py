@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from pathlib import Path
 
 import psutil
 import pytest
 
-from panorama.errors import QueryTimeout
-from panorama.executor import QueryJob, QueryPool
-from panorama.store import QueryRequest, Store
+from panorama.errors import NotAcceptable, QueryTimeout
+from panorama.executor import QueryJob, QueryPool, start_query
+from panorama.store import Evaluation, QueryRequest, Store
 from panorama.worker_processes import MALLOC_CACHE, deepen_malloc_cache
 
 from support import counting_query
@@ -180,3 +181,21 @@ def test_an_operators_malloc_tunables_are_kept(operator: str | None, workers: st
     deepen_malloc_cache(environ)
     deepen_malloc_cache(environ)  # each worker's start calls it: the second changes nothing
     assert environ == {"GLIBC_TUNABLES": workers}
+
+
+def test_a_refused_format_keeps_no_evaluation_in_its_error() -> None:
+    """Oxigraph's results are freed only in the thread that made them ("unsendable, but is
+    being dropped on another thread", and they stay in memory). A refused format comes
+    after the query was started: the error's traceback must not hold the evaluation, or
+    a reference cycle through the error leaves it to the collector, in any thread."""
+    store = Store.in_memory(base_iri="https://example.org/")
+    job = QueryJob(QueryRequest("SELECT * WHERE { ?s ?p ?o }"), accept="image/png")
+    with pytest.raises(NotAcceptable) as raised:
+        start_query(store, job)
+    held = [
+        name
+        for frame, _ in traceback.walk_tb(raised.value.__traceback__)
+        for name, value in frame.f_locals.items()
+        if isinstance(value, Evaluation)
+    ]
+    assert held == []

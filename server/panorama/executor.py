@@ -98,7 +98,14 @@ def start_query(store: Store, job: QueryJob) -> tuple[Evaluation, Format]:
     except (OSError, ValueError, RuntimeError) as error:
         raise PanoramaError(f"The query engine failed: {error}") from error
     offered = GRAPH_FORMATS if evaluation.kind == "graph" else SOLUTION_FORMATS
-    chosen = negotiate(job.accept, offered, job.format, known=SOLUTION_FORMATS + GRAPH_FORMATS)
+    try:
+        chosen = negotiate(job.accept, offered, job.format, known=SOLUTION_FORMATS + GRAPH_FORMATS)
+    except PanoramaError:
+        # Oxigraph's results must be dropped in the thread that made them, or they are
+        # never freed. The error's traceback holds this frame, and the error may end in a
+        # reference cycle that the collector breaks later, in whatever thread it runs.
+        del evaluation
+        raise
     return evaluation, chosen
 
 
