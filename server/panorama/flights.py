@@ -31,14 +31,14 @@ Landing = tuple[bytes, str] | PanoramaError | None
 class Flight:
     """One evaluation others may wait for; ``land`` it exactly once, whatever happens."""
 
-    def __init__(self, flights: Flights, key: Hashable) -> None:
-        self._flights = flights
+    def __init__(self, running: dict[Hashable, Flight], key: Hashable) -> None:
+        self._running = running  # the flights under way, which this one leaves on landing
         self._key = key
         self.future: asyncio.Future[Landing] = asyncio.get_running_loop().create_future()
 
     def land(self, landing: Landing) -> None:
-        if self._flights._running.get(self._key) is self:
-            del self._flights._running[self._key]
+        if self._running.get(self._key) is self:
+            del self._running[self._key]
         if not self.future.done():
             self.future.set_result(landing)
 
@@ -57,7 +57,7 @@ class Flights:
         """A new flight for ``key``, or None if one is under way: ``wait_for`` it then."""
         if key in self._running:
             return None
-        flight = self._running[key] = Flight(self, key)
+        flight = self._running[key] = Flight(self._running, key)
         return flight
 
     async def wait_for(self, key: Hashable) -> Landing:
