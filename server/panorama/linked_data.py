@@ -258,7 +258,7 @@ def _naming_triples(
         read: list[list[TermTriple]] = [[] for _ in part]
         # Each neighbour comes back as its number in ``part``, not as itself: the engine
         # then needn't read its IRI back from its table of strings, a random read for
-        # each neighbour (8 % of a cold page's CPU at 1M triples).
+        # each neighbour (8 to 16 % of a cold page's CPU at 1M triples, under load).
         values = " ".join(f"({index} {node})" for index, node in enumerate(part))
         for index, predicate, value in store.term_tuples(
             QueryRequest(
