@@ -412,24 +412,22 @@ class Store:
 
     def term_rows(self, request: QueryRequest) -> list[dict[str, Term]]:
         """``select`` as Oxigraph's terms, for pages."""
-        evaluation = self.evaluate(request)
-        if evaluation.kind != "solutions":
-            raise BadRequest("select() runs SELECT queries only.")
-        solutions = evaluation._result
-        names = [variable.value for variable in solutions.variables]  # type: ignore[union-attr]
-        return [
-            {name: row[name] for name in names if row[name] is not None}
-            for row in solutions  # type: ignore[union-attr]
-        ]
+        solutions = self._solutions(request)
+        names = [variable.value for variable in solutions.variables]
+        return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
 
     def term_tuples(self, request: QueryRequest) -> list[tuple[Term | None, ...]]:
         """The rows of a SELECT query as tuples of Oxigraph's terms in the order selected
         (None where a variable is unbound): for pages, which read thousands of rows, a
         tuple costs less than ``term_rows``' dictionary."""
+        return [tuple(row) for row in self._solutions(request)]
+
+    def _solutions(self, request: QueryRequest) -> ox.QuerySolutions:
+        """The solutions of a SELECT query, as they come."""
         evaluation = self.evaluate(request)
         if evaluation.kind != "solutions":
             raise BadRequest("select() runs SELECT queries only.")
-        return [tuple(row) for row in evaluation._result]  # type: ignore[union-attr]
+        return evaluation._result  # type: ignore[return-value]
 
     def last_modified(self) -> datetime.datetime:
         """When a graph was last written, from the catalog (or now, for an empty store)."""
