@@ -233,6 +233,7 @@ def test_the_web_form_contributes_with_the_token_in_a_field(
         ("too-large", 413, "limit"),
         ("wrong-type", 415, "text/turtle"),
         ("triple-term", 400, "triple terms"),
+        ("control-character", 400, "U+0007, which XML cannot carry"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(
@@ -266,6 +267,8 @@ def test_bad_input_is_refused_and_changes_nothing(
         body = b"#" * (5 * 1024 * 1024 + 10)
     elif case == "triple-term":
         body = f"<{ITS_OWL}> <urn:x:p> <<( <urn:a> <urn:b> <urn:c> )>> .".encode()
+    elif case == "control-character":
+        body = profile("gut").replace(b'"gut"', b'"gut\\u0007"')
     elif case == "wrong-type":
         options = {"headers": {"Content-Type": "application/rdf+xml"}}
     response = post(server.url, body, secret, **options)

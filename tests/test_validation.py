@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from rdflib import Graph, Literal, URIRef
 from panorama import bundle
 from panorama.cli import main
 from panorama.config import DEFAULT_BASE_IRI
-from panorama.errors import PayloadTooLarge, RdfSyntaxError, UnsupportedMediaType
+from panorama.errors import BadRequest, PayloadTooLarge, RdfSyntaxError, UnsupportedMediaType
 from panorama.line_map import index_turtle
 from panorama.shacl_checks import SH
 from panorama.store import Store
@@ -128,6 +129,44 @@ def test_too_many_triples_are_refused_while_parsing(shapes, reference) -> None:
 def test_a_syntax_error_names_line_and_column(shapes, reference) -> None:
     with pytest.raises(RdfSyntaxError, match=r"line 6, column 14"):
         check(HEAD + '\nid:x a cp:Cluster ;\n  rdfs:label "open', shapes, reference)
+
+
+@pytest.mark.parametrize(
+    "written, fmt, code, line, column",
+    [
+        pytest.param('id:x rdfs:label "a\x01b" .', "turtle", "U+0001", 5, 19, id="itself"),
+        pytest.param('id:x rdfs:label "a\\u001Fb" .', "turtle", "U+001F", 5, 19, id="u-escape"),
+        pytest.param('id:x rdfs:label "a\\U00000000" .', "turtle", "U+0000", 5, 19, id="U-escape"),
+        pytest.param('id:x rdfs:label """a\n\\b""" .', "turtle", "U+0008", 6, 1, id="b-escape"),
+        pytest.param('id:x rdfs:label "\\uFFFE" .', "turtle", "U+FFFE", 5, 18, id="non-character"),
+        pytest.param(
+            '{"@id": "https://example.org/x",\n "https://example.org/p": "a\\f"}',
+            "jsonld",
+            "U+000C",
+            2,
+            29,
+            id="json-ld-f-escape",
+        ),
+    ],
+)
+def test_a_character_xml_cannot_carry_is_refused_at_its_place(
+    shapes, reference, written: str, fmt: str, code: str, line: int, column: int
+) -> None:
+    """RDF allows U+0001 in a literal; XML does not, and the endpoint answers in XML."""
+    text = written if fmt == "jsonld" else HEAD + "\n" + written
+    part = SubmissionPart(text.encode(), fmt)
+    with pytest.raises(BadRequest, match=rf"Line {line}, column {column}: .* {re.escape(code)}, "):
+        validate(Submission((part,)), shapes, reference, base_iri=DEFAULT_BASE_IRI)
+
+
+def test_tabs_line_ends_and_escaped_backslashes_are_text_xml_can_carry(shapes, reference) -> None:
+    # Escapes of tab and line ends, a tab itself, escaped backslashes before "b" and "u0001",
+    # an escaped "ä", and U+0001 in a comment, not in a literal.
+    text = (
+        HEAD
+        + '\nid:x rdfs:label "a\\tb\\nc\\r\td \\\\b \\\\u0001 \\u00E4" .  # \x01 in a comment\n'
+    )
+    assert check(text, shapes, reference).triples == 1
 
 
 @pytest.mark.parametrize(

@@ -159,6 +159,13 @@ def test_a_syntax_error_is_a_400_naming_line_and_column(server) -> None:
     assert "line 5, column 14" in response.text
 
 
+def test_a_character_xml_cannot_carry_is_a_400_naming_its_place(server) -> None:
+    response = post(server, HEAD.encode() + b'id:x a cp:Cluster ;\n  rdfs:label "bell\\u0007" .\n')
+    assert response.status_code == 400
+    assert "Line 5, column 19" in response.text
+    assert "U+0007, which XML cannot carry" in response.text
+
+
 # The page -----------------------------------------------------------------------------------
 
 

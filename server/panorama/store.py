@@ -215,6 +215,62 @@ def _refuse_triple_terms(quad: ox.Quad) -> None:
         raise BadRequest("RDF 1.2 triple terms (<<( … )>>) are not accepted here.")
 
 
+# The characters XML 1.0 cannot carry, not even escaped (its ``Char`` production). RDF
+# allows them in a literal, and Oxigraph and rdflib write them as they are, so one such
+# literal makes every RDF/XML document and SPARQL XML result that shows it unreadable (XML
+# is the default results format of SPARQLWrapper and of rdflib's SPARQLStore).
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What may write one in Turtle, N-Triples or JSON-LD: the character itself (in UTF-8), or
+# a \b, \f, \u or \U escape of it. Found by the fastest means for each (a regex over every
+# byte took 140 ms for 5 MB); tab and line ends, and an escaped backslash before a b or an
+# f, are found too: the literals themselves are then read.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_ESCAPES = re.compile(rb"\\(?:[bf]|u00[01]|U000000[01]|[uU](?:0000)?[fF]{3}[eEfF])")
+_SHORT_ESCAPES = {0x08: "\\b", 0x0C: "\\f"}
+
+
+def _refuse_what_xml_cannot_carry(data: bytes, quads: Sequence[ox.Quad]) -> None:
+    """Refuse a literal holding a character of ``_NOT_IN_XML``, naming its place.
+
+    Most data writes no such character anywhere, which a look at its bytes tells; only
+    otherwise are the literals read.
+    """
+    if (
+        len(data.translate(None, _CONTROL_BYTES)) == len(data)
+        and b"\xef\xbf\xbe" not in data
+        and b"\xef\xbf\xbf" not in data
+        and not _ESCAPES.search(data)
+    ):
+        return
+    for quad in quads:
+        value = quad.object
+        if isinstance(value, ox.Literal) and (found := _NOT_IN_XML.search(value.value)):
+            code = ord(found.group())
+            line, column = _where_written(data.decode("utf-8", "replace"), code)
+            place = f"Line {line}, column {column}: the" if line else "The"
+            raise BadRequest(
+                f"{place} value of {quad.subject} {quad.predicate} holds the character "
+                f"U+{code:04X}, which XML cannot carry: RDF/XML and SPARQL results in XML "
+                "(the default of SPARQLWrapper and rdflib) would be unreadable wherever it "
+                "shows. Remove it from the text."
+            )
+
+
+def _where_written(text: str, code: int) -> tuple[int, int]:
+    """Line and column (from 1) where ``text`` first writes character ``code``, itself or
+    escaped; (0, 0) if nowhere."""
+    hexa = f"{code:04X}"
+    forms = [chr(code), f"\\u{hexa}", f"\\U0000{hexa}"]
+    if code in _SHORT_ESCAPES:
+        forms.append(_SHORT_ESCAPES[code])
+    written = re.compile("|".join(map(re.escape, forms)), flags=re.IGNORECASE)
+    match = written.search(text)
+    if match is None:
+        return 0, 0
+    start = text.rfind("\n", 0, match.start()) + 1
+    return text.count("\n", 0, match.start()) + 1, match.start() - start + 1
+
+
 def is_iri(text: str) -> bool:
     """Whether ``text`` is an absolute IRI (RFC 3987): then it cannot break out of ``<…>``."""
     try:
@@ -650,6 +706,7 @@ def load_checked(
         if error.lineno:
             error = SyntaxError(f"error at {error.lineno}:{error.offset or 1}: {detail}")
         raise _syntax_error(error, data.decode("utf-8", "replace"), rdf_format.name) from None
+    _refuse_what_xml_cannot_carry(data, quads)
     store = into if into is not None else Store(ox.Store(), Path(), base_iri=graph)
     store._store.extend(quads)
     return store
