@@ -356,8 +356,19 @@ class Relay:
         await asyncio.gather(pipe(client_r, engine_w, False), pipe(engine_r, client_w, True))
 
     def close(self) -> None:
+        """End the relayed connections while the loop runs, then the loop: a connection's
+        coroutine left to the collector would close its socket on a closed loop."""
+
+        async def end_connections() -> None:
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(end_connections(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.close()
 
 
 def test_a_large_answer_streams_through_without_being_held(engine: Engine) -> None:

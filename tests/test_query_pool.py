@@ -17,6 +17,7 @@ import pytest
 
 from panorama.errors import NotAcceptable, QueryTimeout
 from panorama.executor import QueryJob, QueryPool, start_query
+from panorama.in_thread import ThreadedQueries
 from panorama.store import Evaluation, QueryRequest, Store
 from panorama.worker_processes import MALLOC_CACHE, deepen_malloc_cache
 
@@ -183,6 +184,18 @@ def test_an_operators_malloc_tunables_are_kept(operator: str | None, workers: st
     assert environ == {"GLIBC_TUNABLES": workers}
 
 
+def _evaluations_held(error: BaseException) -> list[str]:
+    """Names of the frame variables holding an ``Evaluation`` in the tracebacks of ``error``
+    and of the errors it came from."""
+    held = []
+    link: BaseException | None = error
+    while link is not None:
+        for frame, _ in traceback.walk_tb(link.__traceback__):
+            held += [n for n, v in frame.f_locals.items() if isinstance(v, Evaluation)]
+        link = link.__cause__ or link.__context__
+    return held
+
+
 def test_a_refused_format_keeps_no_evaluation_in_its_error() -> None:
     """Oxigraph's results are freed only in the thread that made them ("unsendable, but is
     being dropped on another thread", and they stay in memory). A refused format comes
@@ -192,10 +205,23 @@ def test_a_refused_format_keeps_no_evaluation_in_its_error() -> None:
     job = QueryJob(QueryRequest("SELECT * WHERE { ?s ?p ?o }"), accept="image/png")
     with pytest.raises(NotAcceptable) as raised:
         start_query(store, job)
-    held = [
-        name
-        for frame, _ in traceback.walk_tb(raised.value.__traceback__)
-        for name, value in frame.f_locals.items()
-        if isinstance(value, Evaluation)
-    ]
-    assert held == []
+    assert _evaluations_held(raised.value) == []
+
+
+def test_an_error_from_a_query_thread_keeps_no_evaluation() -> None:
+    """With ``--query-workers 0`` an error met while serializing goes from the query's thread
+    to the event loop: it must not take the evaluation along (see the test above)."""
+    store = Store.in_memory(base_iri="https://example.org/")
+    query = (
+        "CONSTRUCT { <https://example.org/s> <https://example.org/p> ?x } WHERE { "
+        "VALUES ?n { 1 2 3 } BIND(IF(?n = 3, <<( <https://example.org/a> "
+        "<https://example.org/b> <https://example.org/c> )>>, ?n) AS ?x) }"
+    )
+    job = QueryJob(QueryRequest(query), accept="application/ld+json")
+
+    async def ask() -> None:
+        await ThreadedQueries(store).run(job)
+
+    with pytest.raises(NotAcceptable, match="triple terms") as raised:
+        asyncio.run(ask())
+    assert _evaluations_held(raised.value) == []

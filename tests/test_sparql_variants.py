@@ -35,6 +35,11 @@ COMPARED = (
     "allow",
 )
 
+TRIPLE_TERMS = (
+    EX + "CONSTRUCT { ex:s ex:says ?x } WHERE { VALUES ?n { 1 2 3 } "
+    "BIND(IF(?n = 3, <<( ex:a ex:b ex:c )>>, ?n) AS ?x) }"
+)
+
 REQUESTS = {
     "select json": ("GET", {"query": EX + "SELECT ?o { ex:clib ex:field ?o } ORDER BY ?o"}, {}),
     "lookup csv": (
@@ -87,6 +92,12 @@ REQUESTS = {
     "update": ("GET", {"update": "CLEAR ALL"}, {}),
     "service": ("GET", {"query": "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}, {}),
     "not acceptable": ("GET", {"query": "ASK {}"}, {"Accept": "image/png"}),
+    # The engine finds that JSON-LD cannot carry the answer only at its third triple.
+    "triple terms as json-ld": (
+        "GET",
+        {"query": TRIPLE_TERMS},
+        {"Accept": "application/ld+json"},
+    ),
     "form post": ("POST", {"query": "ASK { ?s ?p ?o }"}, {"Content-Type": FORM}),
     "direct post": ("POST", "ASK { ?s ?p ?o }", {"Content-Type": "application/sparql-query"}),
     "wrong media type": ("POST", "ASK {}", {"Content-Type": "text/plain"}),
@@ -185,6 +196,9 @@ def test_every_way_answers_as_the_framework_does(servers, variant: str, name: st
         assert tried.headers["content-encoding"] == "gzip"
     if name in ("cors", "lookup ask cors", "lookup describe turtle"):
         assert tried.headers["access-control-allow-origin"] == "*"
+    if name == "triple terms as json-ld":
+        assert tried.status_code == 406
+        assert "triple terms" in tried.text and "text/turtle" in tried.text
     if name == "streamed csv":
         assert "content-length" not in tried.headers
         assert tried.content.count(b"\r\n") == 20_001

@@ -40,6 +40,22 @@ class _Gone(Exception):
     """Raised into the serializer when nobody reads the answer any more."""
 
 
+def _without_frames(error: BaseException) -> BaseException:
+    """``error``, and the errors it came from, without their tracebacks.
+
+    The error goes on to the event loop, and its frames hold the evaluation: Oxigraph's
+    results are freed only in the thread that made them (``executor.start_query``), and
+    dropped in another they stay in memory.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return error
+
+
 class ThreadStream(ChunkWriter):
     """An answer serialized in a thread and handed to the event loop chunk by chunk.
 
@@ -69,7 +85,7 @@ class ThreadStream(ChunkWriter):
             self.content_type = chosen.content_type
             evaluation.serialize(self, chosen.media_type)  # type: ignore[arg-type]
         except PanoramaError as error:
-            self._hand_over(_FAILED, error)
+            self._hand_over(_FAILED, _without_frames(error))
             return
         self.finish()
 

@@ -31,7 +31,13 @@ from rdflib.term import Node
 
 if TYPE_CHECKING:
     from panorama.config import Settings
-from panorama.errors import BadRequest, PanoramaError, PayloadTooLarge, QuerySyntaxError
+from panorama.errors import (
+    BadRequest,
+    NotAcceptable,
+    PanoramaError,
+    PayloadTooLarge,
+    QuerySyntaxError,
+)
 from panorama.query_text import bind_values
 
 __all__ = [
@@ -113,6 +119,8 @@ class Evaluation:
         """Write the results to ``output`` in ``media_type`` (a format Oxigraph has).
 
         Raises:
+            NotAcceptable: the results hold RDF 1.2 triple terms and ``media_type`` cannot
+                carry them (JSON-LD), which the engine finds only when it meets one.
             PanoramaError: the engine failed while evaluating (the results come lazily);
                 what ``output`` itself raises comes through as it is.
         """
@@ -122,6 +130,11 @@ class Evaluation:
             else:
                 self._result.serialize(output, ox.QueryResultsFormat.from_media_type(media_type))
         except (OSError, ValueError, RuntimeError) as error:
+            if "does not support RDF 1.2" in str(error):
+                raise NotAcceptable(
+                    f"The results hold RDF 1.2 triple terms, which {media_type} cannot "
+                    "carry: ask for Turtle (text/turtle) or N-Triples (application/n-triples)."
+                ) from error
             raise PanoramaError(f"The query engine failed: {error}") from error
 
 
