@@ -165,6 +165,19 @@ def test_a_triple_term_value_is_shown_not_a_failure() -> None:
         assert b"zitiert" in answer.body
 
 
+def test_what_rdf_xml_cannot_write_is_a_406_naming_the_formats_that_can(tmp_path: Path) -> None:
+    """RDF/XML writes a property as an element name, and ``urn:isbn:123`` ends in none."""
+    data = f'<{BASE}id/a> <urn:isbn:123> "odd" .\n<{BASE}id/a> <{LABEL}> "A"@de .\n'
+    bundle = write_bundle(tmp_path / "bundle", {"data/odd.ttl": data})
+    with LiveServer(Settings(bundle=bundle, store=tmp_path / "store", query_workers=1)) as live:
+        refused = httpx.get(live.url + "/id/a.rdf", timeout=30)
+        assert refused.status_code == 406
+        assert "cannot be written in RDF/XML" in refused.text and "text/turtle" in refused.text
+        for suffix in ("", ".ttl", ".jsonld", ".nt"):
+            response = httpx.get(live.url + "/id/a" + suffix, timeout=30)
+            assert response.status_code == 200 and "odd" in response.text
+
+
 def _two_clusters_and_their_field(field_label: str) -> bytes:
     return (
         "".join(

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from panorama.cache import VersionedCache
+from panorama.errors import NotAcceptable
 from panorama.negotiation import HTML, JSON_LD, NTRIPLES, RDF_XML, TURTLE, Format
 from panorama.store import QueryRequest, Store, Term, TermTriple, from_rdflib, to_rdflib
 
@@ -138,7 +139,23 @@ class Description:
         return graph
 
     def serialize(self, fmt: Format) -> bytes:
-        return self.graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
+        """The description in ``fmt``.
+
+        Raises:
+            NotAcceptable: RDF/XML cannot write one of its properties: an element's name
+                must end the property's IRI, and ``urn:isbn:123`` or ``https://example.org/``
+                end in no XML name.
+        """
+        try:
+            return self.graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
+        except ValueError as error:
+            if fmt is not RDF_XML:
+                raise
+            raise NotAcceptable(
+                f"<{self.iri}> cannot be written in RDF/XML ({error}): ask for Turtle "
+                "(text/turtle), N-Triples (application/n-triples) or JSON-LD "
+                "(application/ld+json)."
+            ) from error
 
 
 def _fragments(store: Store, iri: str) -> tuple[str, ...]:
