@@ -103,6 +103,44 @@ def test_words_that_only_look_like_service_are_fine(example_server) -> None:
     assert httpx.get(example_server.sparql, params={"query": query}).status_code == 200
 
 
+# Nesting ------------------------------------------------------------------------------------
+
+# A query nesting n of a kind, and how deep it nests in all.
+NESTED = {
+    "parentheses": (
+        lambda n: "SELECT * WHERE { FILTER(" + "(" * n + "true" + ")" * n + ") }",
+        lambda n: n + 2,
+    ),
+    "braces": (lambda n: "SELECT * WHERE " + "{" * n + " ?s ?p ?o " + "}" * n, lambda n: n),
+    "brackets": (
+        lambda n: "SELECT * WHERE { ?s ?p " + "[ <urn:x:p> " * n + "?o" + " ]" * n + "}",
+        lambda n: n + 1,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", NESTED)
+def test_a_query_nested_too_deep_is_refused_before_evaluation(
+    example_server, backend: Backend, kind: str
+) -> None:
+    """10,000 nested parentheses ended a worker process (a 500, and the worker replaced)."""
+    query, depth = NESTED[kind]
+    health = example_server.url + "/health"
+    replaced = httpx.get(health).json().get("workers_replaced")
+    response = httpx.post(example_server.sparql, data={"query": query(5_000)})
+    assert response.status_code == 400
+    assert f"nests {depth(5_000)} levels deep" in response.text
+    assert "the limit is 256" in response.text
+    if backend.embedded:
+        assert httpx.post(example_server.sparql, data={"query": query(200)}).is_success
+        assert httpx.get(health).json()["workers_replaced"] == replaced
+
+
+def test_brackets_in_strings_iris_and_comments_do_not_count(example_server) -> None:
+    query = 'SELECT * WHERE { BIND("' + "(" * 5_000 + '" AS ?x) } # ' + "{" * 5_000
+    assert httpx.post(example_server.sparql, data={"query": query}).status_code == 200
+
+
 # Timeouts -----------------------------------------------------------------------------------
 
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"

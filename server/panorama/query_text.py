@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["UPDATE_KEYWORDS", "QueryText", "bind_values", "is_lookup"]
+__all__ = ["UPDATE_KEYWORDS", "QueryText", "bind_values", "is_lookup", "nesting_depth"]
 
 UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "ADD", "MOVE", "COPY", "WITH"}
@@ -81,6 +81,23 @@ class QueryText:
     def has_dataset_clause(self) -> bool:
         """True when the query picks its own dataset with ``FROM`` or ``FROM NAMED``."""
         return "FROM" in self.keywords
+
+
+_BRACKETS = re.compile(r"[(){}\[\]]")
+
+
+def nesting_depth(query: str) -> int:
+    """How deep brackets of every kind (``( { [``) nest, outside comments, strings and IRIs."""
+    text = _unescape_codepoints(query)
+    depth = deepest = position = 0
+    for match in (*_TOKEN.finditer(text), None):
+        end = match.start() if match is not None else len(text)
+        for bracket in _BRACKETS.finditer(text, position, end):
+            depth += 1 if bracket.group() in "({[" else -1
+            deepest = max(deepest, depth)
+        if match is not None:
+            position = match.end()
+    return deepest
 
 
 # Lookups -----------------------------------------------------------------------------------

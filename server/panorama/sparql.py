@@ -25,7 +25,7 @@ from panorama.errors import (
 from panorama.executor import QueryAnswer, QueryJob, QueryRunner
 from panorama.flights import Flights
 from panorama.named_queries import NamedQuery
-from panorama.query_text import QueryText, is_lookup
+from panorama.query_text import QueryText, is_lookup, nesting_depth
 from panorama.request_body import read_bounded_body
 from panorama.store import QueryRequest, is_iri
 
@@ -121,12 +121,19 @@ async def read_protocol_request(request: Request, max_query_bytes: int) -> Proto
     )
 
 
+#: How deep a query's brackets may nest. The engine parses and evaluates nesting by
+#: recursion: in a thread's 8 MB of stack, 2,000 nested ``[ ]`` or 10,000 nested ``( )`` or
+#: ``{ }`` ended its worker process (answered 500, the worker replaced), 500 nested ``[ ]``
+#: did not. Real queries nest a few levels.
+MAX_NESTING = 256
+
+
 def check_query(query: str) -> QueryText:
     """Refuse what a public read-only endpoint must not run, before the engine sees it.
 
     Raises:
         Forbidden: the text is an update.
-        BadRequest: the query uses ``SERVICE``.
+        BadRequest: the query uses ``SERVICE``, or nests deeper than ``MAX_NESTING``.
     """
     text = QueryText.read(query)
     if text.is_update:
@@ -136,6 +143,13 @@ def check_query(query: str) -> QueryText:
             "SERVICE is not allowed: this endpoint never connects to other endpoints on a "
             "query's behalf. Run the federated query from your own SPARQL client, or query "
             "each endpoint separately."
+        )
+    # Counting the opening brackets is enough for nearly every query.
+    if sum(map(query.count, "({[")) > MAX_NESTING and (depth := nesting_depth(query)) > MAX_NESTING:
+        raise BadRequest(
+            f"The query nests {depth} levels deep (parentheses, braces and square brackets); "
+            f"the limit is {MAX_NESTING}. The engine reads and evaluates nesting by recursion, "
+            "and a deeper query would exhaust its stack: write it flatter."
         )
     return text
 
