@@ -136,8 +136,28 @@ def test_a_query_nested_too_deep_is_refused_before_evaluation(
         assert httpx.get(health).json()["workers_replaced"] == replaced
 
 
-def test_brackets_in_strings_iris_and_comments_do_not_count(example_server) -> None:
-    query = 'SELECT * WHERE { BIND("' + "(" * 5_000 + '" AS ?x) } # ' + "{" * 5_000
+def test_a_sum_of_too_many_terms_is_refused_before_evaluation(
+    example_server, backend: Backend
+) -> None:
+    """A sum of 8,000 terms ended a worker process: the engine reads it as a tree that deep."""
+
+    def total(terms: int) -> str:
+        return "ASK { FILTER(" + " + ".join(["1"] * terms) + " > 0) }"
+
+    response = httpx.post(example_server.sparql, data={"query": total(5_000)})
+    assert response.status_code == 400
+    assert "holds 4999 arithmetic operators" in response.text
+    assert "the limit is 1000" in response.text
+    if backend.embedded:
+        assert httpx.post(example_server.sparql, data={"query": total(900)}).is_success
+
+
+def test_brackets_and_operators_in_strings_iris_and_comments_do_not_count(example_server) -> None:
+    query = 'SELECT * WHERE { BIND("' + "(+" * 5_000 + '" AS ?x) } # ' + "{*" * 5_000
+    assert httpx.post(example_server.sparql, data={"query": query}).status_code == 200
+    # Nor do the hyphens of prefixed names.
+    names = " ".join(f"ex:its-owl-{i}" for i in range(2_000))
+    query = f"PREFIX ex: <https://example.org/> SELECT * WHERE {{ VALUES ?c {{ {names} }} }}"
     assert httpx.post(example_server.sparql, data={"query": query}).status_code == 200
 
 

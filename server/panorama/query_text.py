@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["UPDATE_KEYWORDS", "QueryText", "bind_values", "is_lookup", "nesting_depth"]
+__all__ = ["UPDATE_KEYWORDS", "QueryShape", "QueryText", "bind_values", "is_lookup", "query_shape"]
 
 UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "ADD", "MOVE", "COPY", "WITH"}
@@ -83,21 +83,43 @@ class QueryText:
         return "FROM" in self.keywords
 
 
-_BRACKETS = re.compile(r"[(){}\[\]]")
+_STRUCTURE = re.compile(r"[(){}\[\]+*/]")
 
 
-def nesting_depth(query: str) -> int:
-    """How deep brackets of every kind (``( { [``) nest, outside comments, strings and IRIs."""
+@dataclass(frozen=True)
+class QueryShape:
+    """What makes the engine recurse, outside comments, strings and IRIs."""
+
+    #: How deep brackets of every kind (``( { [``) nest.
+    depth: int
+    #: Arithmetic operators and path steps (``+ - * /``): a chain of them is a tree as deep
+    #: as it is long.
+    operators: int
+
+
+def query_shape(query: str) -> QueryShape:
+    """The nesting depth and the operators of ``query``."""
     text = _unescape_codepoints(query)
-    depth = deepest = position = 0
+    depth = deepest = operators = position = 0
     for match in (*_TOKEN.finditer(text), None):
         end = match.start() if match is not None else len(text)
-        for bracket in _BRACKETS.finditer(text, position, end):
-            depth += 1 if bracket.group() in "({[" else -1
-            deepest = max(deepest, depth)
-        if match is not None:
-            position = match.end()
-    return deepest
+        for found in _STRUCTURE.finditer(text, position, end):
+            character = found.group()
+            if character in "({[":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif character in ")}]":
+                depth -= 1
+            else:
+                operators += 1
+        if match is None:
+            break
+        word = match.group("word")
+        # A minus is part of a bare word ("1-2", "-"); in a prefixed name it is a letter.
+        if word is not None and ":" not in word and word[0] not in "?$@_":
+            operators += word.count("-")
+        position = match.end()
+    return QueryShape(deepest, operators)
 
 
 # Lookups -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from panorama.errors import (
 from panorama.executor import QueryAnswer, QueryJob, QueryRunner
 from panorama.flights import Flights
 from panorama.named_queries import NamedQuery
-from panorama.query_text import QueryText, is_lookup, nesting_depth
+from panorama.query_text import QueryText, is_lookup, query_shape
 from panorama.request_body import read_bounded_body
 from panorama.store import QueryRequest, is_iri
 
@@ -121,11 +121,13 @@ async def read_protocol_request(request: Request, max_query_bytes: int) -> Proto
     )
 
 
-#: How deep a query's brackets may nest. The engine parses and evaluates nesting by
-#: recursion: in a thread's 8 MB of stack, 2,000 nested ``[ ]`` or 10,000 nested ``( )`` or
-#: ``{ }`` ended its worker process (answered 500, the worker replaced), 500 nested ``[ ]``
-#: did not. Real queries nest a few levels.
+#: How deep a query's brackets may nest, and how many arithmetic operators and path steps it
+#: may hold. The engine parses and evaluates both by recursion: in a thread's 8 MB of stack,
+#: 2,000 nested ``[ ]``, 10,000 nested ``( )`` or ``{ }``, or a sum of 8,000 terms (16 KB)
+#: ended its worker process (answered 500, the worker replaced); 500 nested ``[ ]`` and a
+#: sum of 4,000 did not. Real queries nest a few levels and hold a few operators.
 MAX_NESTING = 256
+MAX_OPERATORS = 1_000
 
 
 def check_query(query: str) -> QueryText:
@@ -133,7 +135,8 @@ def check_query(query: str) -> QueryText:
 
     Raises:
         Forbidden: the text is an update.
-        BadRequest: the query uses ``SERVICE``, or nests deeper than ``MAX_NESTING``.
+        BadRequest: the query uses ``SERVICE``, nests deeper than ``MAX_NESTING`` or
+            holds more than ``MAX_OPERATORS`` operators.
     """
     text = QueryText.read(query)
     if text.is_update:
@@ -144,13 +147,22 @@ def check_query(query: str) -> QueryText:
             "query's behalf. Run the federated query from your own SPARQL client, or query "
             "each endpoint separately."
         )
-    # Counting the opening brackets is enough for nearly every query.
-    if sum(map(query.count, "({[")) > MAX_NESTING and (depth := nesting_depth(query)) > MAX_NESTING:
-        raise BadRequest(
-            f"The query nests {depth} levels deep (parentheses, braces and square brackets); "
-            f"the limit is {MAX_NESTING}. The engine reads and evaluates nesting by recursion, "
-            "and a deeper query would exhaust its stack: write it flatter."
-        )
+    # Counting the characters is enough for nearly every query.
+    if sum(map(query.count, "({[+-*/")) > MAX_NESTING:
+        shape = query_shape(query)
+        if shape.depth > MAX_NESTING:
+            raise BadRequest(
+                f"The query nests {shape.depth} levels deep (parentheses, braces and square "
+                f"brackets); the limit is {MAX_NESTING}. The engine reads and evaluates nesting "
+                "by recursion, and a deeper query would exhaust its stack: write it flatter."
+            )
+        if shape.operators > MAX_OPERATORS:
+            raise BadRequest(
+                f"The query holds {shape.operators} arithmetic operators and path steps "
+                f"(+ - * /); the limit is {MAX_OPERATORS}. The engine reads a chain of them by "
+                "recursion, and a longer one would exhaust its stack: compute the value in "
+                "parts, or with fewer terms."
+            )
     return text
 
 
