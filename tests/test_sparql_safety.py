@@ -136,6 +136,14 @@ def test_a_query_nested_too_deep_is_refused_before_evaluation(
         assert httpx.get(health).json()["workers_replaced"] == replaced
 
 
+def test_nesting_written_as_escapes_counts_too(example_server) -> None:
+    """SPARQL applies escapes before it parses: an escaped parenthesis is a parenthesis."""
+    query = "ASK { FILTER(" + r"\u0028" * 5_000 + "true" + r"\u0029" * 5_000 + ") }"
+    response = httpx.post(example_server.sparql, data={"query": query})
+    assert response.status_code == 400
+    assert "nests 5002 levels deep" in response.text
+
+
 def test_a_sum_of_too_many_terms_is_refused_before_evaluation(
     example_server, backend: Backend
 ) -> None:

@@ -147,8 +147,9 @@ def check_query(query: str) -> QueryText:
             "query's behalf. Run the federated query from your own SPARQL client, or query "
             "each endpoint separately."
         )
-    # Counting the characters is enough for nearly every query.
-    if sum(map(query.count, "({[+-*/")) > MAX_NESTING:
+    # Counting the characters is enough for nearly every query (a backslash may be the start
+    # of a \u escape of one of them: SPARQL applies those before it parses).
+    if sum(map(query.count, "({[+-*/\\")) > MAX_NESTING:
         shape = query_shape(query)
         if shape.depth > MAX_NESTING:
             raise BadRequest(
