@@ -11,6 +11,7 @@ out of the way and ``\\u`` escapes are applied the way the SPARQL grammar applie
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["UPDATE_KEYWORDS", "QueryShape", "QueryText", "bind_values", "is_lookup", "query_shape"]
@@ -83,6 +84,20 @@ class QueryText:
         return "FROM" in self.keywords
 
 
+def _outside_tokens(text: str, characters: re.Pattern[str]) -> Iterator[tuple[int, str, bool]]:
+    """``(offset, text, is_word)`` in order: each of ``characters`` between comments, strings
+    and IRIs, and each bare word."""
+    position = 0
+    for match in _TOKEN.finditer(text):
+        for found in characters.finditer(text, position, match.start()):
+            yield found.start(), found.group(), False
+        if match.lastgroup == "word":
+            yield match.start(), match.group(), True
+        position = match.end()
+    for found in characters.finditer(text, position):
+        yield found.start(), found.group(), False
+
+
 _STRUCTURE = re.compile(r"[(){}\[\]+*/]")
 
 
@@ -99,26 +114,19 @@ class QueryShape:
 
 def query_shape(query: str) -> QueryShape:
     """The nesting depth and the operators of ``query``."""
-    text = _unescape_codepoints(query)
-    depth = deepest = operators = position = 0
-    for match in (*_TOKEN.finditer(text), None):
-        end = match.start() if match is not None else len(text)
-        for found in _STRUCTURE.finditer(text, position, end):
-            character = found.group()
-            if character in "({[":
-                depth += 1
-                deepest = max(deepest, depth)
-            elif character in ")}]":
-                depth -= 1
-            else:
-                operators += 1
-        if match is None:
-            break
-        word = match.group("word")
-        # A minus is part of a bare word ("1-2", "-"); in a prefixed name it is a letter.
-        if word is not None and ":" not in word and word[0] not in "?$@_":
-            operators += word.count("-")
-        position = match.end()
+    depth = deepest = operators = 0
+    for _, found, is_word in _outside_tokens(_unescape_codepoints(query), _STRUCTURE):
+        if is_word:
+            # A minus is part of a bare word ("1-2", "-"); in a prefixed name it is a letter.
+            if ":" not in found and found[0] not in "?$@_":
+                operators += found.count("-")
+        elif found in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif found in ")}]":
+            depth -= 1
+        else:
+            operators += 1
     return QueryShape(deepest, operators)
 
 
@@ -248,21 +256,15 @@ def is_lookup(query: str) -> bool:
 # Parameters -----------------------------------------------------------------------------------
 
 
+_BRACES = re.compile(r"[{}]")
+
+
 def _braces_and_keywords(query: str) -> list[tuple[int, str]]:
     """``(offset, "{" | "}" | KEYWORD)`` in order, outside comments, strings and IRIs."""
-    found: list[tuple[int, str]] = []
-    position = 0
-
-    def braces(start: int, end: int) -> None:
-        found.extend((i, query[i]) for i in range(start, end) if query[i] in "{}")
-
-    for match in _TOKEN.finditer(query):
-        braces(position, match.start())
-        if match.lastgroup == "word":
-            found.append((match.start(), match.group().upper()))
-        position = match.end()
-    braces(position, len(query))
-    return found
+    return [
+        (offset, found.upper() if is_word else found)
+        for offset, found, is_word in _outside_tokens(query, _BRACES)
+    ]
 
 
 def bind_values(query: str, bindings: tuple[tuple[str, str], ...]) -> str:
